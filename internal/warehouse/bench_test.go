@@ -1,0 +1,56 @@
+package warehouse_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/allot-dev/allot/internal/directory"
+	"github.com/allot-dev/allot/internal/warehouse"
+	"github.com/allot-dev/allot/internal/warehouse/warehousetest"
+)
+
+// benchUsers builds users shaped like a real tenant's: most licensing fields
+// set, a few proxy addresses and plans, some extension attributes.
+func benchUsers(n int) []directory.User {
+	depts := []string{"Sales", "Finance", "Engineering", "Retail", "Legal", "Marketing", "Operations", "HR"}
+	created := time.Date(2021, 3, 4, 5, 6, 7, 0, time.UTC)
+	users := make([]directory.User, n)
+	for i := range users {
+		id := fmt.Sprintf("%08x-1111-4222-8333-%012x", i, i)
+		u := &users[i]
+		*u = directory.User{
+			ID: id, UserPrincipalName: fmt.Sprintf("user%d@contoso.com", i), DisplayName: fmt.Sprintf("User %d", i),
+			GivenName: "User", Surname: fmt.Sprint(i), Mail: fmt.Sprintf("user%d@contoso.com", i),
+			JobTitle: "Analyst", Department: depts[i%len(depts)], CompanyName: "Contoso", EmployeeID: fmt.Sprint(100000 + i),
+			Country: "United States", UsageLocation: "US", City: "Seattle", UserType: "Member", AccountEnabled: i%20 != 0,
+			CreatedDateTime: &created, LastSignIn: &created, LastSuccessfulSignIn: &created,
+			ProxyAddresses: []string{fmt.Sprintf("SMTP:user%d@contoso.com", i)},
+		}
+		u.ExtensionAttributes[0] = depts[(i+3)%len(depts)]
+	}
+	return users
+}
+
+// BenchmarkUpsertUsersSQLite measures the issue #2 bar: 200,000 users in one
+// bulk upsert into a fresh SQLite warehouse in under 2 s.
+func BenchmarkUpsertUsersSQLite(b *testing.B) {
+	users := benchUsers(200_000)
+	ctx := context.Background()
+	for b.Loop() {
+		b.StopTimer()
+		s, err := warehouse.Open(ctx, warehousetest.SQLitePath(b))
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+		if err := s.UpsertUsers(ctx, "t", users); err != nil {
+			b.Fatal(err)
+		}
+		b.StopTimer()
+		s.Close()
+		b.StartTimer()
+	}
+	b.ReportMetric(float64(len(users))*float64(b.N)/b.Elapsed().Seconds(), "users/s")
+}

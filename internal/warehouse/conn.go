@@ -1,0 +1,33 @@
+package warehouse
+
+import (
+	"context"
+	"time"
+)
+
+// conn is the little each backend must provide: statements with `?`
+// placeholders (rewritten by the backend), row iteration, and a bulk upsert.
+// Everything else is written once, in queries.
+type conn interface {
+	exec(ctx context.Context, q string, args ...any) (int64, error)
+	query(ctx context.Context, q string, args ...any) (rows, error)
+	// bulkUpsert writes rows (already de-duplicated) into t with upsert
+	// semantics. It runs inside the caller's transaction.
+	bulkUpsert(ctx context.Context, t table, rows [][]any) error
+	// skipLocked is appended to claim sub-selects so concurrent workers on
+	// PostgreSQL never claim the same row; SQLite has one writer and needs none.
+	skipLocked() string
+	time(t *time.Time) any
+}
+
+type rows interface {
+	Next() bool
+	Scan(dest ...any) error
+	Err() error
+	Close()
+}
+
+// beginner opens a transaction on a Store's writer; inTx runs a callback in it.
+type beginner interface {
+	inTx(ctx context.Context, fn func(c conn) error) error
+}

@@ -1,0 +1,257 @@
+package warehouse
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+)
+
+// SQLiteStore is the single-host backend. SQLite allows one writer at a time,
+// so writes (and River, which shares the writer) use a pool of exactly one
+// connection, while reads use a separate pool of read-only connections that
+// WAL lets run beside the writer.
+type SQLiteStore struct {
+	queries
+	path   string
+	writer *sql.DB
+	reader *sql.DB
+}
+
+var _ Store = (*SQLiteStore)(nil)
+
+func sqliteDSN(path string, readOnly bool) string {
+	// temp_store=memory keeps statement journals of multi-row upserts off
+	// disk; a 128 MiB page cache stops a large bulk transaction from spilling
+	// pages into the WAL before it commits.
+	// page_size must precede journal_mode: it only applies to a new database.
+	dsn := path + "?_pragma=page_size(16384)&_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)" +
+		"&_pragma=foreign_keys(1)&_pragma=temp_store(memory)&_pragma=cache_size(-131072)&_txlock=immediate"
+	if readOnly {
+		dsn += "&_pragma=query_only(1)"
+	}
+	return dsn
+}
+
+// openSQLite opens (creating if needed) and migrates the database at path.
+func openSQLite(ctx context.Context, path string) (*SQLiteStore, error) {
+	if strings.ContainsAny(path, "?#") {
+		return nil, fmt.Errorf("%w: sqlite path %q must not contain '?' or '#'", ErrBadDSN, path)
+	}
+	if err := checkWritable(path); err != nil {
+		return nil, err
+	}
+	writer, err := sql.Open("sqlite", sqliteDSN(path, false))
+	if err != nil {
+		return nil, fmt.Errorf("open sqlite warehouse %s: %w", path, err)
+	}
+	writer.SetMaxOpenConns(1)
+	writer.SetConnMaxIdleTime(0)
+	if err := writer.PingContext(ctx); err != nil {
+		writer.Close()
+		return nil, fmt.Errorf("open sqlite warehouse %s: %w", path, sqliteCause(err))
+	}
+	reader, err := sql.Open("sqlite", sqliteDSN(path, true))
+	if err != nil {
+		writer.Close()
+		return nil, fmt.Errorf("open sqlite warehouse %s: %w", path, err)
+	}
+	reader.SetMaxOpenConns(4)
+	s := &SQLiteStore{path: path, writer: writer, reader: reader}
+	s.queries = queries{read: sqlConn{db: reader, q: reader}, begin: s}
+	if err := migrateSQL(ctx, writer, SQLite); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("sqlite warehouse %s: %w", path, sqliteCause(err))
+	}
+	return s, nil
+}
+
+// checkWritable turns the usual ways a path can be unusable into one clear
+// sentence before SQLite reports something cryptic like "out of memory (14)".
+func checkWritable(path string) error {
+	dir := filepath.Dir(path)
+	st, err := os.Stat(dir)
+	if err != nil {
+		return fmt.Errorf("sqlite warehouse %s: directory %s does not exist", path, dir)
+	}
+	if !st.IsDir() {
+		return fmt.Errorf("sqlite warehouse %s: %s is not a directory", path, dir)
+	}
+	if fi, err := os.Stat(path); err == nil {
+		if fi.IsDir() {
+			return fmt.Errorf("sqlite warehouse %s: is a directory", path)
+		}
+		f, err := os.OpenFile(path, os.O_RDWR, 0)
+		if err != nil {
+			return fmt.Errorf("sqlite warehouse %s: not writable: %w", path, errors.Unwrap(err))
+		}
+		return f.Close()
+	}
+	// Probe the directory: SQLite must create the database and its -wal file there.
+	probe, err := os.CreateTemp(dir, ".allot-probe-*")
+	if err != nil {
+		return fmt.Errorf("sqlite warehouse %s: directory %s is not writable: %w", path, dir, errors.Unwrap(err))
+	}
+	probe.Close()
+	return os.Remove(probe.Name())
+}
+
+// sqliteCause rewords SQLite's result codes that operators actually meet.
+func sqliteCause(err error) error {
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		switch se.Code() & 0xff {
+		case sqlite3.SQLITE_READONLY:
+			return fmt.Errorf("database is read-only: %w", err)
+		case sqlite3.SQLITE_CANTOPEN:
+			return fmt.Errorf("cannot open database file: %w", err)
+		case sqlite3.SQLITE_NOTADB:
+			return fmt.Errorf("file is not a SQLite database: %w", err)
+		case sqlite3.SQLITE_CORRUPT:
+			return fmt.Errorf("database file is corrupt: %w", err)
+		}
+	}
+	return err
+}
+
+// Backend reports SQLite.
+func (s *SQLiteStore) Backend() Backend { return SQLite }
+
+// DB is the writer pool (one connection). River's SQLite driver uses it, so
+// jobs and warehouse writes serialise instead of failing with SQLITE_BUSY.
+func (s *SQLiteStore) DB() *sql.DB { return s.writer }
+
+// Path is the database file.
+func (s *SQLiteStore) Path() string { return s.path }
+
+// SchemaVersion returns the applied warehouse migration version.
+func (s *SQLiteStore) SchemaVersion(ctx context.Context) (int64, error) {
+	return schemaVersion(ctx, s.reader, SQLite)
+}
+
+// Close closes both pools.
+func (s *SQLiteStore) Close() error {
+	return errors.Join(s.reader.Close(), s.writer.Close())
+}
+
+// InTx runs fn in one write transaction.
+func (s *SQLiteStore) InTx(ctx context.Context, fn func(Tx) error) error {
+	return s.inTx(ctx, func(c conn) error {
+		return fn(&sqliteTx{queries: queries{tx: c}, tx: c.(sqlConn).q.(*sql.Tx)})
+	})
+}
+
+func (s *SQLiteStore) inTx(ctx context.Context, fn func(c conn) error) error {
+	tx, err := s.writer.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin: %w", sqliteCause(err))
+	}
+	if err := fn(sqlConn{db: s.writer, q: tx}); err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", sqliteCause(err))
+	}
+	return nil
+}
+
+// sqliteTx is a Tx on SQLite; SQLTx exposes the transaction so the job
+// package can insert River jobs that commit or roll back with it.
+type sqliteTx struct {
+	queries
+	tx *sql.Tx
+}
+
+func (t *sqliteTx) SQLTx() *sql.Tx { return t.tx }
+
+// sqlQuerier is what *sql.DB and *sql.Tx have in common.
+type sqlQuerier interface {
+	ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error)
+	PrepareContext(ctx context.Context, q string) (*sql.Stmt, error)
+}
+
+type sqlConn struct {
+	db *sql.DB
+	q  sqlQuerier
+}
+
+func (c sqlConn) exec(ctx context.Context, q string, args ...any) (int64, error) {
+	res, err := c.q.ExecContext(ctx, q, args...)
+	if err != nil {
+		return 0, sqliteCause(err)
+	}
+	return res.RowsAffected()
+}
+
+func (c sqlConn) query(ctx context.Context, q string, args ...any) (rows, error) {
+	rs, err := c.q.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, sqliteCause(err)
+	}
+	return sqlRows{rs}, nil
+}
+
+func (c sqlConn) skipLocked() string     { return "" }
+func (c sqlConn) time(t *time.Time) any { return sqliteTime(t) }
+
+// sqliteMaxVars is SQLite's default SQLITE_MAX_VARIABLE_NUMBER.
+const sqliteMaxVars = 32766
+
+// bulkUpsert writes multi-row INSERT … ON CONFLICT statements of up to 256
+// rows, reusing one prepared statement for every full batch: per-row
+// statements would spend most of their time in the VDBE setup, not the B-tree.
+func (c sqlConn) bulkUpsert(ctx context.Context, t table, rs [][]any) error {
+	if len(rs) == 0 {
+		return nil
+	}
+	ncol := len(t.cols)
+	per := min(256, sqliteMaxVars/ncol)
+	row := "(" + placeholders(ncol) + ")"
+	build := func(n int) string {
+		return "INSERT INTO " + t.name + " (" + strings.Join(t.cols, ", ") + ") VALUES " +
+			strings.TrimSuffix(strings.Repeat(row+",", n), ",") + t.upsertSuffix()
+	}
+	var full *sql.Stmt
+	defer func() {
+		if full != nil {
+			full.Close()
+		}
+	}()
+	args := make([]any, 0, per*ncol)
+	for len(rs) > 0 {
+		n := min(per, len(rs))
+		args = args[:0]
+		for _, r := range rs[:n] {
+			args = append(args, r...)
+		}
+		var err error
+		if n == per {
+			if full == nil {
+				if full, err = c.q.PrepareContext(ctx, build(per)); err != nil {
+					return sqliteCause(err)
+				}
+			}
+			_, err = full.ExecContext(ctx, args...)
+		} else {
+			_, err = c.q.ExecContext(ctx, build(n), args...)
+		}
+		if err != nil {
+			return sqliteCause(err)
+		}
+		rs = rs[n:]
+	}
+	return nil
+}
+
+type sqlRows struct{ *sql.Rows }
+
+func (r sqlRows) Close() { _ = r.Rows.Close() }

@@ -1,0 +1,129 @@
+package warehouse
+
+import (
+	"fmt"
+	"strings"
+)
+
+// table describes a bulk-upsertable table once, so both backends build their
+// SQL from the same column list and cannot drift apart.
+type table struct {
+	name string
+	cols []string
+	key  []string
+	// keep lists columns an upsert must not overwrite on conflict: attributes
+	// allot owns (categories, prices, the IT-shop flag) that Graph does not send.
+	keep []string
+}
+
+// upsertSuffix renders "ON CONFLICT (key) DO UPDATE SET c = excluded.c, …".
+func (t table) upsertSuffix() string {
+	var set []string
+	for _, c := range t.cols {
+		if contains(t.key, c) || contains(t.keep, c) {
+			continue
+		}
+		set = append(set, fmt.Sprintf("%s = excluded.%s", c, c))
+	}
+	if len(set) == 0 {
+		return " ON CONFLICT (" + strings.Join(t.key, ", ") + ") DO NOTHING"
+	}
+	return " ON CONFLICT (" + strings.Join(t.key, ", ") + ") DO UPDATE SET " + strings.Join(set, ", ")
+}
+
+// keyOf returns the primary-key values of an encoded row, for de-duplication.
+// Key columns are always strings; they lead the column list.
+func (t table) keyOf(row []any) string {
+	if len(t.key) == 2 {
+		return row[0].(string) + "\x00" + row[1].(string)
+	}
+	var b strings.Builder
+	for i := range t.key {
+		b.WriteString(row[i].(string))
+		b.WriteByte(0)
+	}
+	return b.String()
+}
+
+// dedupe keeps the last row per primary key. PostgreSQL refuses to update the
+// same row twice in one statement, and "last one wins" is what a caller that
+// sends the same object twice in one batch means.
+func (t table) dedupe(rows [][]any) [][]any {
+	if len(rows) < 2 {
+		return rows
+	}
+	seen := make(map[string]int, len(rows))
+	out := rows[:0:0]
+	for _, r := range rows {
+		k := t.keyOf(r)
+		if i, ok := seen[k]; ok {
+			out[i] = r
+			continue
+		}
+		seen[k] = len(out)
+		out = append(out, r)
+	}
+	return out
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+var (
+	usersTable = table{
+		name: "users",
+		cols: []string{"tenant_id", "id", "user_principal_name", "display_name", "mail", "job_title", "department",
+			"company_name", "employee_id", "manager_id", "country", "usage_location", "user_type", "account_enabled",
+			"created_at", "last_sign_in", "last_successful_sign_in", "categories", "deleted", "deleted_at", "attrs"},
+		key:  []string{"tenant_id", "id"},
+		keep: []string{"categories"},
+	}
+	groupsTable = table{
+		name: "groups",
+		cols: []string{"tenant_id", "id", "display_name", "mail_enabled", "security_enabled", "membership_rule",
+			"is_license_group", "categories", "it_shop_only", "created_at", "deleted", "deleted_at", "attrs"},
+		key:  []string{"tenant_id", "id"},
+		keep: []string{"categories", "it_shop_only"},
+	}
+	membershipsTable = table{
+		name: "memberships",
+		cols: []string{"tenant_id", "group_id", "member_id", "member_type"},
+		key:  []string{"tenant_id", "group_id", "member_id"},
+	}
+	licenseStatesTable = table{
+		name: "license_states",
+		cols: []string{"tenant_id", "user_id", "sku_id", "assigned_by_group", "disabled_plans", "state", "error", "last_updated"},
+		key:  []string{"tenant_id", "user_id", "sku_id", "assigned_by_group"},
+	}
+	skusTable = table{
+		name: "skus",
+		cols: []string{"tenant_id", "sku_id", "sku_part_number", "display_name", "capability_status", "applies_to",
+			"consumed_units", "prepaid_enabled", "prepaid_suspended", "prepaid_warning", "prepaid_locked_out",
+			"service_plans", "monthly_price_cents", "currency", "categories"},
+		key:  []string{"tenant_id", "sku_id"},
+		keep: []string{"monthly_price_cents", "currency", "categories"},
+	}
+	mailboxesTable = table{
+		name: "mailboxes",
+		cols: []string{"tenant_id", "user_id", "primary_smtp", "type"},
+		key:  []string{"tenant_id", "user_id"},
+	}
+)
+
+// keyOf relies on key columns leading the column list; catch a table that
+// breaks the rule at start-up rather than with a wrong de-duplication.
+func init() {
+	for _, t := range []table{usersTable, groupsTable, membershipsTable, licenseStatesTable, skusTable, mailboxesTable} {
+		for i, k := range t.key {
+			if t.cols[i] != k {
+				panic(fmt.Sprintf("warehouse: table %s: key column %s must come first", t.name, k))
+			}
+		}
+	}
+}

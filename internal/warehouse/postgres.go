@@ -155,7 +155,7 @@ func (c pgConn) query(ctx context.Context, q string, args ...any) (rows, error) 
 	return pgRows{rs}, nil
 }
 
-func (c pgConn) skipLocked() string     { return " FOR UPDATE SKIP LOCKED" }
+func (c pgConn) skipLocked() string    { return " FOR UPDATE SKIP LOCKED" }
 func (c pgConn) time(t *time.Time) any { return postgresTime(t) }
 
 // bulkUpsert COPYs the rows into a temporary staging table and merges them

@@ -200,7 +200,7 @@ func (c sqlConn) query(ctx context.Context, q string, args ...any) (rows, error)
 	return sqlRows{rs}, nil
 }
 
-func (c sqlConn) skipLocked() string     { return "" }
+func (c sqlConn) skipLocked() string    { return "" }
 func (c sqlConn) time(t *time.Time) any { return sqliteTime(t) }
 
 // sqliteMaxVars is SQLite's default SQLITE_MAX_VARIABLE_NUMBER.

@@ -134,7 +134,7 @@ func fullUser(id string) directory.User {
 		ID: id, UserPrincipalName: id + "@contoso.com", DisplayName: "Adele Vance", GivenName: "Adele",
 		Surname: "Vance", Mail: id + "@contoso.com", MailNickname: id, OtherMails: []string{"a@x.com"},
 		ProxyAddresses: []string{"SMTP:" + id + "@contoso.com", "smtp:alias@contoso.com"},
-		JobTitle: "Retail Manager", Department: "Retail", CompanyName: "Contoso", EmployeeID: "E123",
+		JobTitle:       "Retail Manager", Department: "Retail", CompanyName: "Contoso", EmployeeID: "E123",
 		EmployeeType: "Employee", EmployeeHireDate: ts("2020-01-02T00:00:00Z"),
 		EmployeeLeaveDateTime: ts("2030-01-02T00:00:00Z"), ManagerID: "mgr-1", OfficeLocation: "18/2111",
 		StreetAddress: "1 Main St", City: "Seattle", State: "WA", PostalCode: "98052", Country: "United States",
@@ -207,7 +207,7 @@ func testGroups(t *testing.T, _ Harness, s warehouse.Store) {
 	g := directory.Group{ID: "g1", DisplayName: "E5 users", Description: "license group", MailNickname: "e5",
 		SecurityEnabled: true, GroupTypes: []string{"DynamicMembership"},
 		MembershipRule: `user.department -eq "Sales"`, MembershipRuleProcessingState: "On",
-		AssignedLicenses: []directory.AssignedLicense{{SkuID: "sku-e5", DisabledPlans: []string{"p1"}}},
+		AssignedLicenses:       []directory.AssignedLicense{{SkuID: "sku-e5", DisabledPlans: []string{"p1"}}},
 		LicenseProcessingState: "ProcessingComplete", OwnerIDs: []string{"u1"}, Categories: 4, ITShopOnly: true,
 		CreatedDateTime: ts("2022-02-02T02:02:02Z")}
 	m365 := directory.Group{ID: "g2", DisplayName: "Team", MailEnabled: true, GroupTypes: []string{"Unified"}, Mail: "team@x"}

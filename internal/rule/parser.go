@@ -270,7 +270,7 @@ func (p *parser) parseComparison() (Expr, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Comparison{Property: prop, Op: op, Value: v, At: pt.pos}, nil
+	return &Comparison{Property: prop, Op: op, Value: v, At: pt.pos, OpAt: ot.pos}, nil
 }
 
 // parseProperty splits "user.department" into object and name. Names are
@@ -279,10 +279,14 @@ func parseProperty(t token) (Property, error) {
 	if t.raw == elemString {
 		return Property{Object: elemString, At: t.pos}, nil
 	}
+	expected := []string{"user.<property>", "device.<property>"}
 	obj, name, ok := strings.Cut(t.raw, ".")
-	if !ok || obj == "" || name == "" {
-		return Property{}, syntaxErr(t.pos, []string{"user.<property>", "device.<property>"},
-			"expected a property written as <object>.<property>, such as user.%s; found %s", t.raw, t.describe())
+	switch {
+	case !ok:
+		return Property{}, syntaxErr(t.pos, expected,
+			"expected a property written as <object>.<property>, such as user.%s or device.%s; found %s", t.raw, t.raw, t.describe())
+	case obj == "" || name == "":
+		return Property{}, syntaxErr(t.pos, expected, "expected a property written as <object>.<property>, such as user.department; found %s", t.describe())
 	}
 	return Property{Object: obj, Name: name, At: t.pos}, nil
 }

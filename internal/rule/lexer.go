@@ -92,6 +92,9 @@ func (l *lexer) next() rune {
 // lex turns the whole rule into tokens up front; the parser needs two tokens
 // of lookahead to decide where an unparenthesised -any body ends.
 func lex(src string) ([]token, error) {
+	if !utf8.ValidString(src) {
+		return nil, invalidUTF8(src)
+	}
 	l := &lexer{src: src, line: 1, col: 1}
 	var toks []token
 	for {
@@ -118,9 +121,6 @@ func (l *lexer) token() (token, error) {
 	r, n := l.peek()
 	if n == 0 {
 		return token{kind: tEOF, pos: start}, nil
-	}
-	if r == utf8.RuneError && n == 1 {
-		return token{}, syntaxErr(start, nil, "invalid UTF-8 byte 0x%02x", l.src[l.off])
 	}
 	if k, ok := punctuation[r]; ok {
 		l.next()
@@ -241,4 +241,16 @@ func (l *lexer) backtickWord(start Pos) token {
 		b.WriteRune(r)
 	}
 	return l.tok(tString, start, b.String())
+}
+
+// invalidUTF8 reports the first byte that isn't UTF-8: rules are text, and
+// a replacement character would silently change a compared value.
+func invalidUTF8(src string) error {
+	l := &lexer{src: src, line: 1, col: 1}
+	for {
+		if r, n := l.peek(); r == utf8.RuneError && n == 1 {
+			return syntaxErr(l.pos(), nil, "invalid UTF-8 byte 0x%02x", src[l.off])
+		}
+		l.next()
+	}
 }

@@ -24,7 +24,7 @@ func people() []*directory.User {
 		AccountEnabled: true, UserType: "Member", Mail: "alice@contoso.com", EmployeeID: "E1", ManagerID: "m1",
 		ProxyAddresses: []string{"SMTP:alice@contoso.com", "smtp:a@fabrikam.com"}, OtherMails: []string{"alice@gmail.com"},
 		EmployeeHireDate: ptr(time.Date(2020, 6, 10, 18, 13, 20, 0, time.UTC)), OnPremisesSyncEnabled: ptr(true),
-		AssignedPlans: []directory.AssignedPlan{{ServicePlanID: "efb87545-963c-4e0d-99df-69c6916d9eb0", Service: "exchange", CapabilityStatus: "Enabled"}},
+		AssignedPlans:  []directory.AssignedPlan{{ServicePlanID: "efb87545-963c-4e0d-99df-69c6916d9eb0", Service: "exchange", CapabilityStatus: "Enabled"}},
 		Extensions:     map[string]string{"extension_C272A57B722D4EB29BFE327874AE79CB_officeNumber": "123"},
 		OfficeLocation: "Building 7",
 	}

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/RoaringBitmap/roaring/v2"
+
 	"github.com/allot-dev/allot/internal/directory"
 )
 
@@ -139,23 +141,58 @@ func (c *compiler) date(op Operator, v Value, get func(*directory.User) *time.Ti
 	if v.Kind == ValueNull {
 		return &scanNode{c: costScan, test: func(_ *env, u *directory.User) bool { return get(u) == nil }}
 	}
-	fixed, _ := parseDate(v.Text)
-	value := func(*env) time.Time { return fixed }
+	n := &dateNode{get: get, op: op}
 	if v.Kind == ValueNow {
 		c.usesNow = true
-		d, sign := nowOffset(v.Offset)
-		value = func(e *env) time.Time { return d.addTo(e.now, sign) }
+		n.relative = true
+		n.offset, n.sign = nowOffset(v.Offset)
+	} else {
+		n.fixed, _ = parseDate(v.Text)
 	}
-	cmpOK := map[Operator]func(int) bool{
-		OpEq: func(r int) bool { return r == 0 },
-		OpLe: func(r int) bool { return r <= 0 },
-		OpGe: func(r int) bool { return r >= 0 },
-	}[op]
-	return &scanNode{c: costScan, test: func(e *env, u *directory.User) bool {
-		t := get(u)
-		return t != nil && cmpOK(t.Compare(value(e)))
-	}}
+	return n
 }
+
+// dateNode compares a date property with a fixed date or with system.now
+// plus an offset, working the bound out once per evaluation, not per user.
+type dateNode struct {
+	get      func(*directory.User) *time.Time
+	op       Operator // OpEq, OpLe or OpGe
+	fixed    time.Time
+	relative bool
+	offset   duration
+	sign     int
+}
+
+func (n *dateNode) bound(e *env) time.Time {
+	if n.relative {
+		return n.offset.addTo(e.now, n.sign)
+	}
+	return n.fixed
+}
+
+func (n *dateNode) test(bound time.Time) test {
+	return func(_ *env, u *directory.User) bool {
+		t := n.get(u)
+		if t == nil {
+			return false
+		}
+		switch r := t.Compare(bound); n.op {
+		case OpLe:
+			return r <= 0
+		case OpGe:
+			return r >= 0
+		default:
+			return r == 0
+		}
+	}
+}
+
+func (n *dateNode) eval(e *env, cand *roaring.Bitmap) *roaring.Bitmap {
+	return scan(e, cand, n.test(n.bound(e)))
+}
+
+func (n *dateNode) match(e *env, _ uint32, u *directory.User) bool { return n.test(n.bound(e))(e, u) }
+func (n *dateNode) cost() int                                      { return costScan }
 
 func (c *compiler) quantifier(q *Quantifier, spec *propSpec) node {
 	switch spec.kind {

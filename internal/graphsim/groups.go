@@ -360,7 +360,6 @@ func (s *Server) listMembers(w http.ResponseWriter, r *http.Request, ri *reqInfo
 	writeJSON(w, http.StatusOK, e.b)
 }
 
-
 // stripSelect returns a copy of r without $select (members resolve it per
 // type themselves).
 func stripSelect(r *http.Request) *http.Request {

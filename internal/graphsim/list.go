@@ -8,15 +8,15 @@ import (
 
 // lister describes one directory collection for serveList.
 type lister[T any] struct {
-	props   *propSet[T]
-	ent     *entity[T]
-	kind    byte
-	ctx     string // entity set name for @odata.context
-	n       func(t *tenant) int
-	at      func(t *tenant, i int) *T
-	alive   func(v *T) bool
-	text    func(v *T, prop string) string // for $search and $orderby
-	extra   func(s *Server, e *enc, t *tenant, v *T, lq *listQuery)
+	props *propSet[T]
+	ent   *entity[T]
+	kind  byte
+	ctx   string // entity set name for @odata.context
+	n     func(t *tenant) int
+	at    func(t *tenant, i int) *T
+	alive func(v *T) bool
+	text  func(v *T, prop string) string // for $search and $orderby
+	extra func(s *Server, e *enc, t *tenant, v *T, lq *listQuery)
 	// odataType, when set, is rendered first on every item, as Graph does
 	// in polymorphic (directoryObject) collections.
 	odataType string

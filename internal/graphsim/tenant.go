@@ -36,12 +36,12 @@ type tenant struct {
 }
 
 type sku struct {
-	p                                  *product
+	p                                   *product
 	enabled, suspended, warning, locked int
-	consumed                           int
-	capability                         string
-	subscriptionID                     string
-	appliesTo                          string
+	consumed                            int
+	capability                          string
+	subscriptionID                      string
+	appliesTo                           string
 }
 
 // License assignment states and errors, stored as small integers.

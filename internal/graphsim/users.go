@@ -40,8 +40,8 @@ var userEntity = &entity[user]{
 			}
 			return bv(true)
 		},
-		"createddatetime":  func(_ *tenant, u *user) val { return tv(u.created) },
-		"employeehiredate": func(_ *tenant, u *user) val { return tv(u.hireDate) },
+		"createddatetime":                                 func(_ *tenant, u *user) val { return tv(u.created) },
+		"employeehiredate":                                func(_ *tenant, u *user) val { return tv(u.hireDate) },
 		"signinactivity/lastsignindatetime":               func(_ *tenant, u *user) val { return tv(u.lastSignIn) },
 		"signinactivity/lastnoninteractivesignindatetime": func(_ *tenant, u *user) val { return tv(u.lastNonInteractive) },
 		"signinactivity/lastsuccessfulsignindatetime": func(_ *tenant, u *user) val {

@@ -120,8 +120,10 @@ type AuthError struct {
 	Err   error
 }
 
+// Error names the scope; azidentity's message says what Entra refused.
 func (e *AuthError) Error() string {
 	return fmt.Sprintf("graph: acquiring token for %s: %v", e.Scope, e.Err)
 }
 
+// Unwrap exposes azidentity's error (e.g. *azidentity.AuthenticationFailedError).
 func (e *AuthError) Unwrap() error { return e.Err }

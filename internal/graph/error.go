@@ -51,6 +51,8 @@ type Error struct {
 	RetryAfter time.Duration
 }
 
+// Error formats as "graph: Op: status code: message", naming the missing
+// permission on 403 and ending with the request id to quote to Microsoft.
 func (e *Error) Error() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "graph: %s: %d", e.Op, e.Status)

@@ -33,18 +33,21 @@ type MetricsFuncs struct {
 	OnRetried   func(op string, reason string)
 }
 
+// Request implements Metrics.
 func (m MetricsFuncs) Request(op string, status int, latency time.Duration) {
 	if m.OnRequest != nil {
 		m.OnRequest(op, status, latency)
 	}
 }
 
+// Throttled implements Metrics.
 func (m MetricsFuncs) Throttled(op string, retryAfter time.Duration) {
 	if m.OnThrottled != nil {
 		m.OnThrottled(op, retryAfter)
 	}
 }
 
+// Retried implements Metrics.
 func (m MetricsFuncs) Retried(op string, reason string) {
 	if m.OnRetried != nil {
 		m.OnRetried(op, reason)

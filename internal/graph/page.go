@@ -105,7 +105,9 @@ type envelope[T any] struct {
 }
 
 // forEachPage follows @odata.nextLink to the end of a collection, decoding
-// each page into T.
+// each page into T. While fn handles page n, page n+1 is already being
+// fetched and decoded, so a caller that stores pages overlaps its writes
+// with the download; at most two pages are in memory.
 func forEachPage[T any](ctx context.Context, c *Client, q Query, fn PageFunc[T]) (string, error) {
 	u, err := c.firstURL(q)
 	if err != nil {
@@ -118,46 +120,71 @@ func forEachPage[T any](ctx context.Context, c *Client, q Query, fn PageFunc[T])
 		}
 		header.Set("ConsistencyLevel", "eventual")
 	}
-	seen := map[string]bool{}
-	for n := 1; ; n++ {
-		cl := &call{op: q.Op, permission: q.Permission, method: http.MethodGet, url: u,
-			header: header, idempotent: true, cost: cost{requests: 1}}
-		if q.exchange {
-			cl.method, cl.body, cl.exchange = http.MethodPost, q.body, true
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel() // stops a prefetch when fn fails
+	seen := map[string]bool{u: true}
+	cur := fetchPage[T](ctx, c, q, header, u, 1)
+	for {
+		if cur.err != nil {
+			return "", cur.err
 		}
-		resp, err := c.do(ctx, cl)
-		if err != nil {
+		p := cur.page
+		var next chan fetched[T]
+		if p.NextLink != "" {
+			nu, err := c.nextURL(q, p.NextLink)
+			if err != nil {
+				return "", err
+			}
+			if seen[nu] {
+				return "", fmt.Errorf("graph: %s: page %d: %w: nextLink repeats an earlier page", q.Op, p.Number, ErrMalformed)
+			}
+			seen[nu] = true
+			next = make(chan fetched[T], 1)
+			go func() { next <- fetchPage[T](ctx, c, q, header, nu, p.Number+1) }()
+		}
+		if err := fn(p, cur.items); err != nil {
 			return "", err
 		}
-		var env envelope[T]
-		if err := json.Unmarshal(resp.body, &env); err != nil {
-			return "", fmt.Errorf("graph: %s: page %d: %w: %v", q.Op, n, ErrMalformed, err)
+		if next == nil {
+			return p.DeltaLink, nil
 		}
-		if env.Value == nil {
-			return "", fmt.Errorf("graph: %s: page %d: %w: no \"value\" array", q.Op, n, ErrMalformed)
-		}
-		p := &Page{Op: q.Op, Number: n, URL: u, Params: q.Params, Body: resp.body,
-			NextLink: env.NextLink, DeltaLink: env.DeltaLink, Count: -1, Items: len(*env.Value)}
-		if isAbsolute(q.Path) {
-			p.Params = nil
-		}
-		if env.Count != nil {
-			p.Count = *env.Count
-		}
-		if err := fn(p, *env.Value); err != nil {
-			return "", err
-		}
-		if env.NextLink == "" {
-			return env.DeltaLink, nil
-		}
-		seen[u] = true
-		if u, err = c.nextURL(q, env.NextLink); err != nil {
-			return "", err
-		}
-		if seen[u] {
-			return "", fmt.Errorf("graph: %s: page %d: %w: nextLink repeats an earlier page", q.Op, n, ErrMalformed)
-		}
+		cur = <-next
 	}
+}
+
+type fetched[T any] struct {
+	page  *Page
+	items []T
+	err   error
+}
+
+// fetchPage downloads and decodes page n of a listing.
+func fetchPage[T any](ctx context.Context, c *Client, q Query, header http.Header, u string, n int) fetched[T] {
+	cl := &call{op: q.Op, permission: q.Permission, method: http.MethodGet, url: u,
+		header: header, idempotent: true, cost: cost{requests: 1}}
+	if q.exchange {
+		cl.method, cl.body, cl.exchange = http.MethodPost, q.body, true
+	}
+	resp, err := c.do(ctx, cl)
+	if err != nil {
+		return fetched[T]{err: err}
+	}
+	var env envelope[T]
+	if err := json.Unmarshal(resp.body, &env); err != nil {
+		return fetched[T]{err: fmt.Errorf("graph: %s: page %d: %w: %v", q.Op, n, ErrMalformed, err)}
+	}
+	if env.Value == nil {
+		return fetched[T]{err: fmt.Errorf("graph: %s: page %d: %w: no \"value\" array", q.Op, n, ErrMalformed)}
+	}
+	p := &Page{Op: q.Op, Number: n, URL: u, Params: q.Params, Body: resp.body,
+		NextLink: env.NextLink, DeltaLink: env.DeltaLink, Count: -1, Items: len(*env.Value)}
+	if isAbsolute(q.Path) {
+		p.Params = nil
+	}
+	if env.Count != nil {
+		p.Count = *env.Count
+	}
+	return fetched[T]{page: p, items: *env.Value}
 }
 
 func isAbsolute(path string) bool {

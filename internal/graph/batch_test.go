@@ -1,0 +1,83 @@
+package graph
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+func ids(batches [][]BatchRequest) [][]string {
+	out := make([][]string, len(batches))
+	for i, b := range batches {
+		for _, r := range b {
+			out[i] = append(out[i], r.ID)
+		}
+	}
+	return out
+}
+
+func reqs(n int) []BatchRequest {
+	out := make([]BatchRequest, n)
+	for i := range out {
+		out[i] = BatchRequest{ID: fmt.Sprint(i + 1), Method: "GET", URL: "/users"}
+	}
+	return out
+}
+
+func TestPlanBatchesChunksByTwenty(t *testing.T) {
+	t.Parallel()
+	for n, sizes := range map[int][]int{0: nil, 1: {1}, 20: {20}, 21: {20, 1}, 45: {20, 20, 5}} {
+		got, err := planBatches(reqs(n))
+		require.NoError(t, err)
+		var gotSizes []int
+		for _, b := range got {
+			gotSizes = append(gotSizes, len(b))
+		}
+		require.Equal(t, sizes, gotSizes, "n=%d", n)
+	}
+}
+
+func TestPlanBatchesKeepsDependencyChainsTogether(t *testing.T) {
+	t.Parallel()
+	rs := reqs(25)
+	// 19 independent requests, then a chain 20 -> 21 -> 22 that would
+	// straddle the first boundary if chunked naively.
+	rs[20].DependsOn = []string{"20"}
+	rs[21].DependsOn = []string{"21"}
+	got, err := planBatches(rs)
+	require.NoError(t, err)
+	require.Len(t, got, 2)
+	require.Len(t, got[0], 19)
+	require.Equal(t, []string{"20", "21", "22", "23", "24", "25"}, ids(got)[1])
+}
+
+func TestPlanBatchesRejectsBadInput(t *testing.T) {
+	t.Parallel()
+	dup := reqs(3)
+	dup[2].ID = "1"
+	unknown := reqs(2)
+	unknown[1].DependsOn = []string{"nope"}
+	noID := reqs(2)
+	noID[0].ID = ""
+	badURL := reqs(1)
+	badURL[0].URL = "https://graph.microsoft.com/v1.0/users"
+	long := reqs(21)
+	for i := 1; i < len(long); i++ {
+		long[i].DependsOn = []string{long[i-1].ID}
+	}
+	for name, tc := range map[string]struct {
+		in   []BatchRequest
+		want string
+	}{
+		"duplicate id": {dup, `duplicate request id "1"`},
+		"unknown dep":  {unknown, `depends on unknown id "nope"`},
+		"no id":        {noID, "request 0 has no id"},
+		"absolute url": {badURL, "URL starting with /"},
+		"chain > 20":   {long, "21 requests linked by dependsOn"},
+	} {
+		_, err := planBatches(tc.in)
+		require.ErrorIs(t, err, ErrInvalidInput, name)
+		require.ErrorContains(t, err, tc.want, name)
+	}
+}

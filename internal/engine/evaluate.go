@@ -62,8 +62,8 @@ func (e *Engine) Plan() *Plan {
 	}
 
 	consumed := make([]int, len(s.skus))
-	freed := make([]int, len(s.skus))     // all removals
-	freedNow := make([]int, len(s.skus))  // removals that need no approval
+	freed := make([]int, len(s.skus))    // all removals
+	freedNow := make([]int, len(s.skus)) // removals that need no approval
 	wantDirect := e.wantDirect(live)
 	for _, cp := range live {
 		e.removals(cp, pps[cp], wantDirect, freed, freedNow)

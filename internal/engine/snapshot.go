@@ -41,9 +41,9 @@ type Snapshot struct {
 	// License states: per SKU bitmaps for the bulk set operations and a
 	// per-user list (CSR: stateOff[i]..stateOff[i+1]) for the few users whose
 	// details matter (conflicts, seats freed by a removal).
-	holdAny    []*roaring.Bitmap            // per SKU: any state other than Error
-	holdDirect []*roaring.Bitmap            // per SKU: direct assignment
-	directSet  []map[int32]*roaring.Bitmap  // per SKU: direct holders by disabled-plan set
+	holdAny    []*roaring.Bitmap           // per SKU: any state other than Error
+	holdDirect []*roaring.Bitmap           // per SKU: direct assignment
+	directSet  []map[int32]*roaring.Bitmap // per SKU: direct holders by disabled-plan set
 	stateOff   []uint32
 	states     []userState
 	dsets      [][]string // interned disabled-plan sets (sorted, lower-case ids)
@@ -122,19 +122,19 @@ type Stats struct {
 // references to ids not yet added are counted as dangling and ignored.
 // Nothing is kept in directory.* form, so a million users fit in memory.
 type Builder struct {
-	users    *userStore
-	sorted   bool
-	idIndex  map[string]uint32 // only when ids arrive unsorted
-	groups   []*groupNode
-	groupBy  map[string]int32
-	members  [][]uint32 // per group, arrival user indexes
-	skus     []*skuInfo
-	skuBy    map[string]int32
-	pending  []pendingState
-	dsets    [][]string
-	dsetBy   map[string]int32
-	grants   []pendingGrant
-	stats    Stats
+	users   *userStore
+	sorted  bool
+	idIndex map[string]uint32 // only when ids arrive unsorted
+	groups  []*groupNode
+	groupBy map[string]int32
+	members [][]uint32 // per group, arrival user indexes
+	skus    []*skuInfo
+	skuBy   map[string]int32
+	pending []pendingState
+	dsets   [][]string
+	dsetBy  map[string]int32
+	grants  []pendingGrant
+	stats   Stats
 }
 
 type pendingState struct {

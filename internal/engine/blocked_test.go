@@ -86,7 +86,7 @@ func TestBlockedReasonsAndPriorities(t *testing.T) {
 				Grants: []fxGrant{{Pool: "p", User: "u1", Sku: "sku-e3", Since: day(9)},
 					{Pool: "p", User: "u2", Sku: "sku-e3", Since: day(3)}, {Pool: "p", User: "u3", Sku: "sku-e3", Since: day(5)}},
 			},
-			pol: `{pools: [{name: p, seatCap: 2, target: {direct: true}, bundle: [{sku: ENTERPRISEPACK}], assignments: {everyone: true}}]}`,
+			pol:  `{pools: [{name: p, seatCap: 2, target: {direct: true}, bundle: [{sku: ENTERPRISEPACK}], assignments: {everyone: true}}]}`,
 			want: map[string]want{"p": {removals: []string{"u1"}, blocked: map[string]engine.Reason{"u4": engine.ReasonSeatCap}}},
 		},
 		{
@@ -107,8 +107,8 @@ func TestBlockedReasonsAndPriorities(t *testing.T) {
 		{
 			name: "conflicting service plans (Exchange Plan 1 vs Plan 2) unless disabled",
 			fx: fixture{
-				Users: users("u1", "u2"),
-				Skus: []fxSku{e3(10, 1), {ID: "sku-eo", Part: "EXCHANGESTANDARD", Prepaid: 5, Consumed: 1, Plans: []string{eoPlans}}},
+				Users:    users("u1", "u2"),
+				Skus:     []fxSku{e3(10, 1), {ID: "sku-eo", Part: "EXCHANGESTANDARD", Prepaid: 5, Consumed: 1, Plans: []string{eoPlans}}},
 				Licenses: []fxLicense{{User: "u1", Sku: "sku-eo"}},
 			},
 			pol: `{pools: [
@@ -150,7 +150,7 @@ func TestBlockedReasonsAndPriorities(t *testing.T) {
 		{
 			name: "seats freed by a removal are reused, unless the removal needs approval",
 			fx: fixture{
-				Users: []fxUser{{ID: "u1", UsageLocation: "US", Department: "Sales"}, {ID: "u2", UsageLocation: "US", Department: "Ops"}},
+				Users:    []fxUser{{ID: "u1", UsageLocation: "US", Department: "Sales"}, {ID: "u2", UsageLocation: "US", Department: "Ops"}},
 				Skus:     []fxSku{e3(1, 1)},
 				Licenses: []fxLicense{{User: "u1", Sku: "sku-e3"}},
 				Grants:   []fxGrant{{Pool: "ops", User: "u1", Sku: "sku-e3", Since: day(1)}},
@@ -162,7 +162,7 @@ func TestBlockedReasonsAndPriorities(t *testing.T) {
 		{
 			name: "approval-gated removal frees nothing yet",
 			fx: fixture{
-				Users: []fxUser{{ID: "u1", UsageLocation: "US", Department: "Sales"}, {ID: "u2", UsageLocation: "US", Department: "Ops"}},
+				Users:    []fxUser{{ID: "u1", UsageLocation: "US", Department: "Sales"}, {ID: "u2", UsageLocation: "US", Department: "Ops"}},
 				Skus:     []fxSku{e3(1, 1)},
 				Licenses: []fxLicense{{User: "u1", Sku: "sku-e3"}},
 				Grants:   []fxGrant{{Pool: "ops", User: "u1", Sku: "sku-e3", Since: day(1)}},

@@ -382,7 +382,7 @@ func (e *Engine) finish(cp *cpool, pp *PoolPlan, wantDirect []*roaring.Bitmap) {
 // change builds a Change for user u in pool cp.
 func (e *Engine) change(cp *cpool, op Op, u uint32, r *blockReason) Change {
 	s := e.snap
-	c := Change{Op: op, UserID: s.UserID(u), UPN: s.upn(u), user: u}
+	c := Change{Pool: cp.p.Name, Op: op, UserID: s.UserID(u), UPN: s.upn(u), user: u}
 	if cp.group >= 0 {
 		c.GroupID = s.groups[cp.group].g.ID
 	} else if op == OpAdd {

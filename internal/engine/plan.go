@@ -34,6 +34,8 @@ const (
 // group target it names the group; for a direct target it lists the SKUs
 // (with the disabled plans to send on add and update).
 type Change struct {
+	// Pool is the pool that proposes the change (the request's origin).
+	Pool     string                      `json:"pool"`
 	Op       Op                          `json:"op"`
 	UserID   string                      `json:"userId"`
 	UPN      string                      `json:"userPrincipalName,omitempty"`
@@ -76,6 +78,14 @@ type PoolPlan struct {
 	Others    []Holder `json:"others"`
 
 	resultant *roaring.Bitmap
+}
+
+// Users returns the resultant as dense snapshot indexes (a copy).
+func (pp *PoolPlan) Users() *roaring.Bitmap {
+	if pp.resultant == nil {
+		return roaring.New()
+	}
+	return pp.resultant.Clone()
 }
 
 // ResultantUsers returns the ids of the users in the pool's resultant

@@ -1,0 +1,616 @@
+package engine
+
+import (
+	"cmp"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/RoaringBitmap/roaring/v2"
+
+	"github.com/allot-dev/allot/internal/directory"
+)
+
+// Snapshot is an immutable-by-default, in-memory picture of one tenant:
+// users (dense uint32 indexes in user-id order), groups with roaring bitmaps
+// of their direct user members, SKUs, license states and the ownership
+// record. It implements rule.Index so rules evaluate as set operations.
+//
+// Build one with a Builder. A Snapshot is safe for concurrent readers; the
+// single-user update used by re-planning (Engine.ReplanUser) must not run
+// concurrently with anything else on the same snapshot.
+type Snapshot struct {
+	now      time.Time
+	users    *userStore
+	universe *roaring.Bitmap
+
+	enabled  *roaring.Bitmap // accountEnabled
+	syncOn   *roaring.Bitmap // onPremisesSyncEnabled == true
+	catUsers [directory.MaxCategory]*roaring.Bitmap
+	noCats   *roaring.Bitmap
+	noUsage  *roaring.Bitmap // usageLocation == ""
+
+	groups    []*groupNode
+	groupByID map[string]int32
+
+	skus     []*skuInfo
+	skuByKey map[string]int32 // lower(skuId) and lower(skuPartNumber)
+
+	// License states: per SKU bitmaps for the bulk set operations and a
+	// per-user list (CSR: stateOff[i]..stateOff[i+1]) for the few users whose
+	// details matter (conflicts, seats freed by a removal).
+	holdAny    []*roaring.Bitmap           // per SKU: any state other than Error
+	holdDirect []*roaring.Bitmap           // per SKU: direct assignment
+	directSet  []map[int32]*roaring.Bitmap // per SKU: direct holders by disabled-plan set
+	stateOff   []uint32
+	states     []userState
+	dsets      [][]string // interned disabled-plan sets (sorted, lower-case ids)
+
+	grants map[string]*owned // key: pool + "\x00" + target key
+
+	mu      sync.Mutex
+	values  map[int]map[string]*roaring.Bitmap // interned column → lower(value) → users
+	scans   map[[2]string]*roaring.Bitmap      // raw column scans by (column, lower(value))
+	byUPN   map[string]uint32
+	inherit map[directory.Categories]*roaring.Bitmap
+}
+
+// groupNode is one group and its direct members.
+type groupNode struct {
+	g        directory.Group
+	members  *roaring.Bitmap // direct user members
+	children []int32         // direct member groups
+}
+
+// skuInfo is one subscribed SKU with its service plans resolved.
+type skuInfo struct {
+	sku   directory.Sku
+	plans map[string]string // lower(plan id) and lower(plan name) → lower(plan id)
+}
+
+// userState is one license state row, compacted.
+type userState struct {
+	sku     int32
+	group   int32 // -1 for direct
+	dset    int32 // disabled-plan set
+	err     bool  // state Error: the user does not actually hold it
+	updated int64 // LastUpdated, unix seconds; 0 when unknown
+}
+
+// owned is what one pool granted for one target (a group or a SKU): the users
+// and, in the same order, since when (unix seconds).
+type owned struct {
+	users *roaring.Bitmap
+	since []int64
+}
+
+func (o *owned) sinceOf(u uint32) int64 {
+	if o == nil || !o.users.Contains(u) {
+		return 0
+	}
+	return o.since[o.users.Rank(u)-1]
+}
+
+// Grant records that a pool put a user into a group or assigned it a SKU
+// directly. The ownership record is what lets a pool remove only what it
+// granted; Since orders seat holders ("longest holders keep their seat").
+type Grant struct {
+	Pool    string    `json:"pool"`
+	UserID  string    `json:"userId"`
+	GroupID string    `json:"groupId,omitempty"` // license-group targets
+	SkuID   string    `json:"skuId,omitempty"`   // direct targets
+	Since   time.Time `json:"since"`
+}
+
+func grantKey(pool, target string) string { return pool + "\x00" + target }
+
+func groupTarget(id string) string { return "group:" + strings.ToLower(id) }
+func skuTarget(id string) string   { return "sku:" + strings.ToLower(id) }
+
+// Stats counts what a Builder received and what it had to ignore.
+type Stats struct {
+	Users, Groups, Memberships, Skus, LicenseStates, Grants int
+	// Dangling counts references to users or groups the builder had not
+	// seen (e.g. deleted users, devices); they are ignored.
+	Dangling int
+}
+
+// Builder accumulates directory state streamed from the warehouse. Add users
+// and groups first, then SKUs, memberships, license states and grants;
+// references to ids not yet added are counted as dangling and ignored.
+// Nothing is kept in directory.* form, so a million users fit in memory.
+type Builder struct {
+	users   *userStore
+	sorted  bool
+	idIndex map[string]uint32 // only when ids arrive unsorted
+	groups  []*groupNode
+	groupBy map[string]int32
+	members [][]uint32 // per group, arrival user indexes
+	skus    []*skuInfo
+	skuBy   map[string]int32
+	pending []pendingState
+	dsets   [][]string
+	dsetBy  map[string]int32
+	grants  []pendingGrant
+	stats   Stats
+}
+
+type pendingState struct {
+	user uint32
+	st   userState
+}
+
+type pendingGrant struct {
+	key   string
+	user  uint32
+	since int64
+}
+
+// NewBuilder starts an empty snapshot.
+func NewBuilder() *Builder {
+	return &Builder{
+		users:   newUserStore(),
+		sorted:  true,
+		groupBy: map[string]int32{},
+		skuBy:   map[string]int32{},
+		dsetBy:  map[string]int32{"": 0},
+		dsets:   [][]string{nil},
+	}
+}
+
+// Stats reports the counts so far.
+func (b *Builder) Stats() Stats { return b.stats }
+
+// AddUser copies u into the snapshot. Deleted users are skipped: they hold
+// no seat a pool could give or take. A repeated id overwrites the earlier one.
+func (b *Builder) AddUser(u *directory.User) {
+	if u.Deleted || u.ID == "" {
+		return
+	}
+	if i, ok := b.userIndex(u.ID); ok {
+		b.users.put(i, u)
+		return
+	}
+	n := b.users.len()
+	if b.sorted && n > 0 && b.users.ids[n-1] > u.ID {
+		b.sorted = false
+		b.idIndex = make(map[string]uint32, n)
+		for i, id := range b.users.ids {
+			b.idIndex[id] = uint32(i)
+		}
+	}
+	b.users.put(uint32(n), u)
+	if b.idIndex != nil {
+		b.idIndex[b.users.ids[n]] = uint32(n)
+	}
+	b.stats.Users++
+}
+
+func (b *Builder) userIndex(id string) (uint32, bool) {
+	if b.idIndex != nil {
+		i, ok := b.idIndex[id]
+		return i, ok
+	}
+	ids := b.users.ids
+	i := sort.SearchStrings(ids, id)
+	if i < len(ids) && ids[i] == id {
+		return uint32(i), true
+	}
+	return 0, false
+}
+
+// AddGroup registers a group. Deleted groups are skipped.
+func (b *Builder) AddGroup(g *directory.Group) {
+	if g.Deleted || g.ID == "" {
+		return
+	}
+	key := strings.ToLower(g.ID)
+	if i, ok := b.groupBy[key]; ok {
+		b.groups[i].g = *g
+		return
+	}
+	b.groupBy[key] = int32(len(b.groups))
+	b.groups = append(b.groups, &groupNode{g: *g})
+	b.members = append(b.members, nil)
+	b.stats.Groups++
+}
+
+// AddMembership records one direct membership. User and group members are
+// kept; devices, contacts and service principals are never licensed.
+func (b *Builder) AddMembership(m directory.Membership) {
+	gi, ok := b.groupBy[strings.ToLower(m.GroupID)]
+	if !ok {
+		b.stats.Dangling++
+		return
+	}
+	switch m.MemberType {
+	case directory.MemberUser:
+		ui, ok := b.userIndex(m.MemberID)
+		if !ok {
+			b.stats.Dangling++
+			return
+		}
+		b.members[gi] = append(b.members[gi], ui)
+	case directory.MemberGroup:
+		ci, ok := b.groupBy[strings.ToLower(m.MemberID)]
+		if !ok {
+			b.stats.Dangling++
+			return
+		}
+		b.groups[gi].children = append(b.groups[gi].children, ci)
+	default:
+		return
+	}
+	b.stats.Memberships++
+}
+
+// AddSku registers a subscribed SKU with its seats, plans and price.
+func (b *Builder) AddSku(s *directory.Sku) {
+	b.skuIndex(s.SkuID, s)
+	b.stats.Skus++
+}
+
+func (b *Builder) skuIndex(id string, s *directory.Sku) int32 {
+	key := strings.ToLower(id)
+	i, ok := b.skuBy[key]
+	if !ok {
+		i = int32(len(b.skus))
+		b.skus = append(b.skus, &skuInfo{sku: directory.Sku{SkuID: id}, plans: map[string]string{}})
+		b.skuBy[key] = i
+	}
+	if s != nil {
+		info := b.skus[i]
+		info.sku = *s
+		info.sku.ServicePlans = slices.Clone(s.ServicePlans)
+		for _, p := range s.ServicePlans {
+			pid := strings.ToLower(p.ServicePlanID)
+			info.plans[pid] = pid
+			if p.ServicePlanName != "" {
+				info.plans[strings.ToLower(p.ServicePlanName)] = pid
+			}
+		}
+		if s.SkuPartNumber != "" {
+			b.skuBy[strings.ToLower(s.SkuPartNumber)] = i
+		}
+	}
+	return i
+}
+
+func (b *Builder) dset(plans []string) int32 {
+	if len(plans) == 0 {
+		return 0
+	}
+	ps := make([]string, len(plans))
+	for i, p := range plans {
+		ps[i] = strings.ToLower(p)
+	}
+	slices.Sort(ps)
+	ps = slices.Compact(ps)
+	key := strings.Join(ps, ",")
+	if i, ok := b.dsetBy[key]; ok {
+		return i
+	}
+	i := int32(len(b.dsets))
+	b.dsets = append(b.dsets, ps)
+	b.dsetBy[key] = i
+	return i
+}
+
+// AddLicenseState records one (user, SKU) license row. A SKU not added with
+// AddSku is registered with no seats so the holding is still visible.
+func (b *Builder) AddLicenseState(l *directory.LicenseState) {
+	ui, ok := b.userIndex(l.UserID)
+	if !ok {
+		b.stats.Dangling++
+		return
+	}
+	st := userState{sku: b.skuIndex(l.SkuID, nil), group: -1, dset: b.dset(l.DisabledPlans), err: l.State == directory.StateError}
+	if l.AssignedByGroup != "" {
+		gi, ok := b.groupBy[strings.ToLower(l.AssignedByGroup)]
+		if !ok {
+			b.stats.Dangling++
+			return
+		}
+		st.group = gi
+	}
+	if l.LastUpdated != nil {
+		st.updated = l.LastUpdated.Unix()
+	}
+	b.pending = append(b.pending, pendingState{user: ui, st: st})
+	b.stats.LicenseStates++
+}
+
+// AddGrant records one entry of the ownership record.
+func (b *Builder) AddGrant(g Grant) {
+	ui, ok := b.userIndex(g.UserID)
+	if !ok {
+		b.stats.Dangling++
+		return
+	}
+	var target string
+	switch {
+	case g.GroupID != "":
+		target = groupTarget(g.GroupID)
+	case g.SkuID != "":
+		target = skuTarget(g.SkuID)
+	default:
+		b.stats.Dangling++
+		return
+	}
+	b.grants = append(b.grants, pendingGrant{key: grantKey(g.Pool, target), user: ui, since: g.Since.Unix()})
+	b.stats.Grants++
+}
+
+// Build freezes the snapshot as of now (the time rules see as system.now).
+// The builder must not be used afterwards.
+func (b *Builder) Build(now time.Time) *Snapshot {
+	us := b.users
+	us.finish()
+	n := us.len()
+	remap := func(i uint32) uint32 { return i }
+	if !b.sorted {
+		perm := make([]uint32, n)
+		for i := range perm {
+			perm[i] = uint32(i)
+		}
+		slices.SortFunc(perm, func(a, c uint32) int { return strings.Compare(us.ids[a], us.ids[c]) })
+		inv := make([]uint32, n)
+		for j, old := range perm {
+			inv[old] = uint32(j)
+		}
+		us.permute(perm)
+		remap = func(i uint32) uint32 { return inv[i] }
+	}
+	s := &Snapshot{
+		now:       now,
+		users:     us,
+		universe:  roaring.New(),
+		groups:    b.groups,
+		groupByID: b.groupBy,
+		skus:      b.skus,
+		skuByKey:  b.skuBy,
+		dsets:     b.dsets,
+		grants:    map[string]*owned{},
+		values:    map[int]map[string]*roaring.Bitmap{},
+		scans:     map[[2]string]*roaring.Bitmap{},
+		inherit:   map[directory.Categories]*roaring.Bitmap{},
+	}
+	s.universe.AddRange(0, uint64(n))
+
+	// Flag, category and usage-location bitmaps from one pass.
+	var enabled, syncOn, noCats, noUsage []uint32
+	var cats [directory.MaxCategory][]uint32
+	usage := &us.cols[fieldIndex0("usageLocation")]
+	for i := 0; i < n; i++ {
+		u := uint32(i)
+		if us.flags[i]&flagEnabled != 0 {
+			enabled = append(enabled, u)
+		}
+		if us.flags[i]&flagSyncEnabled != 0 {
+			syncOn = append(syncOn, u)
+		}
+		if c := us.cats[i]; c == 0 {
+			noCats = append(noCats, u)
+		} else {
+			for _, p := range c.Positions() {
+				cats[p-1] = append(cats[p-1], u)
+			}
+		}
+		if usage.get(u) == "" {
+			noUsage = append(noUsage, u)
+		}
+	}
+	s.enabled, s.syncOn = roaring.BitmapOf(enabled...), roaring.BitmapOf(syncOn...)
+	s.noCats, s.noUsage = roaring.BitmapOf(noCats...), roaring.BitmapOf(noUsage...)
+	for p := range cats {
+		s.catUsers[p] = roaring.BitmapOf(cats[p]...)
+	}
+
+	for gi, ms := range b.members {
+		for k := range ms {
+			ms[k] = remap(ms[k])
+		}
+		slices.Sort(ms)
+		s.groups[gi].members = roaring.BitmapOf(ms...)
+		slices.Sort(s.groups[gi].children)
+		s.groups[gi].children = slices.Compact(s.groups[gi].children)
+		b.members[gi] = nil
+	}
+
+	s.buildStates(b.pending, remap, n)
+	s.buildGrants(b.grants, remap)
+	return s
+}
+
+func (s *Snapshot) buildStates(pending []pendingState, remap func(uint32) uint32, n int) {
+	for k := range pending {
+		pending[k].user = remap(pending[k].user)
+	}
+	slices.SortStableFunc(pending, func(a, c pendingState) int { return cmp.Compare(a.user, c.user) })
+	ns := len(s.skus)
+	held := make([][]uint32, ns)
+	direct := make([][]uint32, ns)
+	bySet := make([]map[int32][]uint32, ns)
+	s.stateOff = make([]uint32, n+1)
+	s.states = make([]userState, len(pending))
+	for k, p := range pending {
+		s.states[k] = p.st
+		s.stateOff[p.user+1]++
+		if !p.st.err {
+			held[p.st.sku] = appendUnique(held[p.st.sku], p.user)
+		}
+		if p.st.group < 0 {
+			direct[p.st.sku] = appendUnique(direct[p.st.sku], p.user)
+			if bySet[p.st.sku] == nil {
+				bySet[p.st.sku] = map[int32][]uint32{}
+			}
+			bySet[p.st.sku][p.st.dset] = appendUnique(bySet[p.st.sku][p.st.dset], p.user)
+		}
+	}
+	for i := 1; i <= n; i++ {
+		s.stateOff[i] += s.stateOff[i-1]
+	}
+	s.holdAny = make([]*roaring.Bitmap, ns)
+	s.holdDirect = make([]*roaring.Bitmap, ns)
+	s.directSet = make([]map[int32]*roaring.Bitmap, ns)
+	for k := 0; k < ns; k++ {
+		s.holdAny[k] = roaring.BitmapOf(held[k]...)
+		s.holdDirect[k] = roaring.BitmapOf(direct[k]...)
+		s.directSet[k] = map[int32]*roaring.Bitmap{}
+		for d, us := range bySet[k] {
+			s.directSet[k][d] = roaring.BitmapOf(us...)
+		}
+	}
+}
+
+// appendUnique appends u unless it is already the last element (input is
+// sorted by user, so duplicates are adjacent).
+func appendUnique(xs []uint32, u uint32) []uint32 {
+	if len(xs) > 0 && xs[len(xs)-1] == u {
+		return xs
+	}
+	return append(xs, u)
+}
+
+func (s *Snapshot) buildGrants(grants []pendingGrant, remap func(uint32) uint32) {
+	for k := range grants {
+		grants[k].user = remap(grants[k].user)
+	}
+	slices.SortStableFunc(grants, func(a, c pendingGrant) int {
+		if r := strings.Compare(a.key, c.key); r != 0 {
+			return r
+		}
+		return cmp.Compare(a.user, c.user)
+	})
+	for k := 0; k < len(grants); {
+		j := k
+		var users []uint32
+		var since []int64
+		for ; j < len(grants) && grants[j].key == grants[k].key; j++ {
+			if len(users) > 0 && users[len(users)-1] == grants[j].user {
+				since[len(since)-1] = min(since[len(since)-1], grants[j].since)
+				continue
+			}
+			users = append(users, grants[j].user)
+			since = append(since, grants[j].since)
+		}
+		s.grants[grants[k].key] = &owned{users: roaring.BitmapOf(users...), since: since}
+		k = j
+	}
+}
+
+// Len is the number of (non-deleted) users.
+func (s *Snapshot) Len() int { return s.users.len() }
+
+// UserIndex returns the dense index of a user id.
+func (s *Snapshot) UserIndex(id string) (uint32, bool) {
+	ids := s.users.ids
+	i := sort.SearchStrings(ids, id)
+	if i < len(ids) && ids[i] == id {
+		return uint32(i), true
+	}
+	return 0, false
+}
+
+// UserID returns the id of user i.
+func (s *Snapshot) UserID(i uint32) string { return s.users.ids[i] }
+
+// userByRef resolves a user id or user principal name (case-insensitive).
+func (s *Snapshot) userByRef(ref string) (uint32, bool) {
+	if i, ok := s.UserIndex(ref); ok {
+		return i, true
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.byUPN == nil {
+		col := &s.users.cols[fieldIndex0("userPrincipalName")]
+		s.byUPN = make(map[string]uint32, len(col.raw))
+		for i, v := range col.raw {
+			if v != "" {
+				s.byUPN[strings.ToLower(v)] = uint32(i)
+			}
+		}
+	}
+	i, ok := s.byUPN[strings.ToLower(ref)]
+	return i, ok
+}
+
+// upn is the user principal name of user i, shown beside ids in plans.
+func (s *Snapshot) upn(i uint32) string {
+	return s.users.cols[fieldIndex0("userPrincipalName")].get(i)
+}
+
+// groupIndex resolves a group by id, or by display name when unique.
+func (s *Snapshot) groupIndex(ref string) (int32, error) {
+	if i, ok := s.groupByID[strings.ToLower(ref)]; ok {
+		return i, nil
+	}
+	found := int32(-1)
+	for i, g := range s.groups {
+		if strings.EqualFold(g.g.DisplayName, ref) {
+			if found >= 0 {
+				return -1, &refError{kind: "group", ref: ref, msg: "display name is ambiguous; use the group id"}
+			}
+			found = int32(i)
+		}
+	}
+	if found < 0 {
+		return -1, &refError{kind: "group", ref: ref, msg: "not found"}
+	}
+	return found, nil
+}
+
+// skuIndex resolves a SKU by id or part number.
+func (s *Snapshot) skuIndex(ref string) (int32, error) {
+	if i, ok := s.skuByKey[strings.ToLower(ref)]; ok {
+		return i, nil
+	}
+	return -1, &refError{kind: "SKU", ref: ref, msg: "not subscribed in this tenant"}
+}
+
+// refError is a policy reference that the snapshot cannot resolve.
+type refError struct{ kind, ref, msg string }
+
+func (e *refError) Error() string { return e.kind + " " + quote(e.ref) + ": " + e.msg }
+func (e *refError) Unwrap() error { return ErrUnresolved }
+
+func quote(s string) string { return "\"" + s + "\"" }
+
+// userStates lists the license rows of user i.
+func (s *Snapshot) userStates(i uint32) []userState {
+	return s.states[s.stateOff[i]:s.stateOff[i+1]]
+}
+
+// owned returns the grants of a pool for one target (nil when none).
+func (s *Snapshot) owned(pool, target string) *owned { return s.grants[grantKey(pool, target)] }
+
+// inheritable is the set of users that inherit an item with categories c
+// through an indirect assignment (directory.Inherits), cached per mask.
+func (s *Snapshot) inheritable(c directory.Categories) *roaring.Bitmap {
+	if c == 0 {
+		return s.universe
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if bm, ok := s.inherit[c]; ok {
+		return bm
+	}
+	parts := []*roaring.Bitmap{s.noCats}
+	for _, p := range c.Positions() {
+		parts = append(parts, s.catUsers[p-1])
+	}
+	bm := roaring.FastOr(parts...)
+	s.inherit[c] = bm
+	return bm
+}
+
+// withCategory is the set of users that carry any of the positions in c.
+func (s *Snapshot) withCategory(c directory.Categories) *roaring.Bitmap {
+	parts := []*roaring.Bitmap{}
+	for _, p := range c.Positions() {
+		parts = append(parts, s.catUsers[p-1])
+	}
+	return roaring.FastOr(parts...)
+}

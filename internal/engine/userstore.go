@@ -1,0 +1,369 @@
+package engine
+
+import (
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/RoaringBitmap/roaring/v2"
+
+	"github.com/allot-dev/allot/internal/directory"
+)
+
+// A directory.User is ~900 bytes; a million of them would alone exceed the
+// engine's 1 GB budget. The snapshot therefore stores users column by column:
+// low-cardinality properties (department, country, extension attributes…) are
+// dictionary-encoded as uint32, near-unique ones (id, UPN, mail) as plain
+// strings, and a column is only allocated once some user has a value in it.
+// User(i) rebuilds a *directory.User on demand for the rare reader that needs
+// the whole record (rule predicates that no index answers).
+
+// field describes one string property of a user as rules name it.
+type field struct {
+	name     string // canonical rule property name
+	interned bool   // dictionary-encode (few distinct values)
+	get      func(*directory.User) string
+	set      func(*directory.User, string)
+}
+
+// fields lists every string property the snapshot keeps. Order is stable so
+// column numbers never change within a process.
+var fields = func() []field {
+	fs := []field{
+		{"userPrincipalName", false, func(u *directory.User) string { return u.UserPrincipalName }, func(u *directory.User, v string) { u.UserPrincipalName = v }},
+		{"tenantId", true, func(u *directory.User) string { return u.TenantID }, func(u *directory.User, v string) { u.TenantID = v }},
+		{"displayName", false, func(u *directory.User) string { return u.DisplayName }, func(u *directory.User, v string) { u.DisplayName = v }},
+		{"givenName", true, func(u *directory.User) string { return u.GivenName }, func(u *directory.User, v string) { u.GivenName = v }},
+		{"surname", true, func(u *directory.User) string { return u.Surname }, func(u *directory.User, v string) { u.Surname = v }},
+		{"mail", false, func(u *directory.User) string { return u.Mail }, func(u *directory.User, v string) { u.Mail = v }},
+		{"mailNickname", false, func(u *directory.User) string { return u.MailNickname }, func(u *directory.User, v string) { u.MailNickname = v }},
+		{"jobTitle", true, func(u *directory.User) string { return u.JobTitle }, func(u *directory.User, v string) { u.JobTitle = v }},
+		{"department", true, func(u *directory.User) string { return u.Department }, func(u *directory.User, v string) { u.Department = v }},
+		{"companyName", true, func(u *directory.User) string { return u.CompanyName }, func(u *directory.User, v string) { u.CompanyName = v }},
+		{"employeeId", false, func(u *directory.User) string { return u.EmployeeID }, func(u *directory.User, v string) { u.EmployeeID = v }},
+		{"employeeType", true, func(u *directory.User) string { return u.EmployeeType }, func(u *directory.User, v string) { u.EmployeeType = v }},
+		{"manager", true, func(u *directory.User) string { return u.ManagerID }, func(u *directory.User, v string) { u.ManagerID = v }},
+		{"physicalDeliveryOfficeName", true, func(u *directory.User) string { return u.OfficeLocation }, func(u *directory.User, v string) { u.OfficeLocation = v }},
+		{"streetAddress", true, func(u *directory.User) string { return u.StreetAddress }, func(u *directory.User, v string) { u.StreetAddress = v }},
+		{"city", true, func(u *directory.User) string { return u.City }, func(u *directory.User, v string) { u.City = v }},
+		{"state", true, func(u *directory.User) string { return u.State }, func(u *directory.User, v string) { u.State = v }},
+		{"postalCode", true, func(u *directory.User) string { return u.PostalCode }, func(u *directory.User, v string) { u.PostalCode = v }},
+		{"country", true, func(u *directory.User) string { return u.Country }, func(u *directory.User, v string) { u.Country = v }},
+		{"usageLocation", true, func(u *directory.User) string { return u.UsageLocation }, func(u *directory.User, v string) { u.UsageLocation = v }},
+		{"preferredLanguage", true, func(u *directory.User) string { return u.PreferredLanguage }, func(u *directory.User, v string) { u.PreferredLanguage = v }},
+		{"telephoneNumber", false, func(u *directory.User) string { return u.TelephoneNumber }, func(u *directory.User, v string) { u.TelephoneNumber = v }},
+		{"mobile", false, func(u *directory.User) string { return u.MobilePhone }, func(u *directory.User, v string) { u.MobilePhone = v }},
+		{"facsimileTelephoneNumber", false, func(u *directory.User) string { return u.FaxNumber }, func(u *directory.User, v string) { u.FaxNumber = v }},
+		{"userType", true, func(u *directory.User) string { return u.UserType }, func(u *directory.User, v string) { u.UserType = v }},
+		{"onPremisesDistinguishedName", false, func(u *directory.User) string { return u.OnPremisesDistinguishedName }, func(u *directory.User, v string) { u.OnPremisesDistinguishedName = v }},
+		{"onPremisesSecurityIdentifier", false, func(u *directory.User) string { return u.OnPremisesSecurityIdentifier }, func(u *directory.User, v string) { u.OnPremisesSecurityIdentifier = v }},
+		{"onPremisesImmutableId", false, func(u *directory.User) string { return u.OnPremisesImmutableID }, func(u *directory.User, v string) { u.OnPremisesImmutableID = v }},
+		{"passwordPolicies", true, func(u *directory.User) string { return u.PasswordPolicies }, func(u *directory.User, v string) { u.PasswordPolicies = v }},
+		{"sipProxyAddress", false, func(u *directory.User) string { return u.SipProxyAddress }, func(u *directory.User, v string) { u.SipProxyAddress = v }},
+	}
+	for n := 1; n <= 15; n++ {
+		i := n - 1
+		fs = append(fs, field{"extensionAttribute" + strconv.Itoa(n), true,
+			func(u *directory.User) string { return u.ExtensionAttributes[i] },
+			func(u *directory.User, v string) { u.ExtensionAttributes[i] = v }})
+	}
+	return fs
+}()
+
+// fieldIndex maps a lower-cased property name to its column.
+var fieldIndex = func() map[string]int {
+	m := make(map[string]int, len(fields))
+	for i, f := range fields {
+		m[strings.ToLower(f.name)] = i
+	}
+	m["objectid"] = colID
+	m["id"] = colID
+	m["mailnickname"] = fieldIndex0("mailNickname")
+	return m
+}()
+
+func fieldIndex0(name string) int {
+	for i, f := range fields {
+		if f.name == name {
+			return i
+		}
+	}
+	panic("engine: no field " + name) // programming error in the table above
+}
+
+// colID is a pseudo column: the user id lives in userStore.ids.
+const colID = -1
+
+// column holds one property for every user. Exactly one of raw or ids is
+// used, chosen by field.interned; both stay nil while every value is "".
+type column struct {
+	raw    []string
+	ids    []uint32          // index into dict; 0 is ""
+	dict   []string          // dict[0] == ""
+	lookup map[string]uint32 // exact value → dict index
+}
+
+func (c *column) get(i uint32) string {
+	switch {
+	case c.raw != nil:
+		return c.raw[i]
+	case c.ids != nil:
+		return c.dict[c.ids[i]]
+	}
+	return ""
+}
+
+// set stores v for user i; n is the number of users so a column allocated
+// late can be sized for all of them.
+func (c *column) set(interned bool, i uint32, n int, v string) {
+	if !interned {
+		if c.raw == nil {
+			if v == "" {
+				return
+			}
+			c.raw = make([]string, n, max(n, 1024))
+		}
+		for len(c.raw) <= int(i) {
+			c.raw = append(c.raw, "")
+		}
+		c.raw[i] = v
+		return
+	}
+	if c.ids == nil {
+		if v == "" {
+			return
+		}
+		c.ids = make([]uint32, n, max(n, 1024))
+		c.dict = []string{""}
+		c.lookup = map[string]uint32{"": 0}
+	}
+	id, ok := c.lookup[v]
+	if !ok {
+		id = uint32(len(c.dict))
+		c.dict = append(c.dict, strings.Clone(v))
+		c.lookup[c.dict[id]] = id
+	}
+	for len(c.ids) <= int(i) {
+		c.ids = append(c.ids, 0)
+	}
+	c.ids[i] = id
+}
+
+// grow pads an allocated column to n users.
+func (c *column) grow(n int) {
+	for c.raw != nil && len(c.raw) < n {
+		c.raw = append(c.raw, "")
+	}
+	for c.ids != nil && len(c.ids) < n {
+		c.ids = append(c.ids, 0)
+	}
+}
+
+// permute reorders the column so that new position j holds old position perm[j].
+func (c *column) permute(perm []uint32) {
+	if c.raw != nil {
+		out := make([]string, len(perm))
+		for j, old := range perm {
+			out[j] = c.raw[old]
+		}
+		c.raw = out
+	}
+	if c.ids != nil {
+		out := make([]uint32, len(perm))
+		for j, old := range perm {
+			out[j] = c.ids[old]
+		}
+		c.ids = out
+	}
+}
+
+// Bit flags kept per user.
+const (
+	flagEnabled     uint8 = 1 << iota // accountEnabled
+	flagSyncSet                       // onPremisesSyncEnabled != nil
+	flagSyncEnabled                   // *onPremisesSyncEnabled
+)
+
+// userExtra holds the multi-valued and rarely used parts of a user; nil for
+// most users.
+type userExtra struct {
+	otherMails     []string
+	proxyAddresses []string
+	extensions     map[string]string
+	assignedPlans  []directory.AssignedPlan
+	times          [8]*time.Time
+}
+
+// The time properties kept in userExtra.times.
+var timeFields = []struct {
+	get func(*directory.User) *time.Time
+	set func(*directory.User, *time.Time)
+}{
+	{func(u *directory.User) *time.Time { return u.EmployeeHireDate }, func(u *directory.User, t *time.Time) { u.EmployeeHireDate = t }},
+	{func(u *directory.User) *time.Time { return u.EmployeeLeaveDateTime }, func(u *directory.User, t *time.Time) { u.EmployeeLeaveDateTime = t }},
+	{func(u *directory.User) *time.Time { return u.CreatedDateTime }, func(u *directory.User, t *time.Time) { u.CreatedDateTime = t }},
+	{func(u *directory.User) *time.Time { return u.LastSignIn }, func(u *directory.User, t *time.Time) { u.LastSignIn = t }},
+	{func(u *directory.User) *time.Time { return u.LastNonInteractiveSignIn }, func(u *directory.User, t *time.Time) { u.LastNonInteractiveSignIn = t }},
+	{func(u *directory.User) *time.Time { return u.LastSuccessfulSignIn }, func(u *directory.User, t *time.Time) { u.LastSuccessfulSignIn = t }},
+}
+
+// userStore is the columnar user table. Index i is the dense user index.
+type userStore struct {
+	ids   []string
+	cols  []column
+	flags []uint8
+	cats  []directory.Categories
+	extra []*userExtra
+}
+
+func newUserStore() *userStore {
+	return &userStore{cols: make([]column, len(fields))}
+}
+
+func (s *userStore) len() int { return len(s.ids) }
+
+// put writes u at index i (i == len appends).
+func (s *userStore) put(i uint32, u *directory.User) {
+	n := len(s.ids)
+	if int(i) == n {
+		s.ids = append(s.ids, strings.Clone(u.ID))
+		s.flags = append(s.flags, 0)
+		s.cats = append(s.cats, 0)
+		s.extra = append(s.extra, nil)
+		n++
+	}
+	for c := range fields {
+		s.cols[c].set(fields[c].interned, i, n, fields[c].get(u))
+	}
+	var fl uint8
+	if u.AccountEnabled {
+		fl |= flagEnabled
+	}
+	if u.OnPremisesSyncEnabled != nil {
+		fl |= flagSyncSet
+		if *u.OnPremisesSyncEnabled {
+			fl |= flagSyncEnabled
+		}
+	}
+	s.flags[i] = fl
+	s.cats[i] = u.Categories
+	var x userExtra
+	has := false
+	if len(u.OtherMails) > 0 || len(u.ProxyAddresses) > 0 || len(u.Extensions) > 0 || len(u.AssignedPlans) > 0 {
+		x.otherMails, x.proxyAddresses, x.assignedPlans = u.OtherMails, u.ProxyAddresses, u.AssignedPlans
+		x.extensions = u.Extensions
+		has = true
+	}
+	for k, tf := range timeFields {
+		if t := tf.get(u); t != nil {
+			tt := *t
+			x.times[k] = &tt
+			has = true
+		}
+	}
+	if has {
+		s.extra[i] = &x
+	} else {
+		s.extra[i] = nil
+	}
+}
+
+// finish pads late-allocated columns and drops build-only lookup maps of
+// near-unique columns.
+func (s *userStore) finish() {
+	for c := range s.cols {
+		s.cols[c].grow(len(s.ids))
+	}
+}
+
+// permute reorders every column by perm (new j = old perm[j]).
+func (s *userStore) permute(perm []uint32) {
+	ids := make([]string, len(perm))
+	flags := make([]uint8, len(perm))
+	cats := make([]directory.Categories, len(perm))
+	extra := make([]*userExtra, len(perm))
+	for j, old := range perm {
+		ids[j], flags[j], cats[j], extra[j] = s.ids[old], s.flags[old], s.cats[old], s.extra[old]
+	}
+	s.ids, s.flags, s.cats, s.extra = ids, flags, cats, extra
+	for c := range s.cols {
+		s.cols[c].permute(perm)
+	}
+}
+
+// user rebuilds the full record of user i.
+func (s *userStore) user(i uint32) *directory.User {
+	u := &directory.User{ID: s.ids[i]}
+	for c := range fields {
+		if v := s.cols[c].get(i); v != "" {
+			fields[c].set(u, v)
+		}
+	}
+	fl := s.flags[i]
+	u.AccountEnabled = fl&flagEnabled != 0
+	if fl&flagSyncSet != 0 {
+		v := fl&flagSyncEnabled != 0
+		u.OnPremisesSyncEnabled = &v
+	}
+	u.Categories = s.cats[i]
+	if x := s.extra[i]; x != nil {
+		u.OtherMails, u.ProxyAddresses, u.AssignedPlans = x.otherMails, x.proxyAddresses, x.assignedPlans
+		u.Extensions = x.extensions
+		for k, tf := range timeFields {
+			if x.times[k] != nil {
+				t := *x.times[k]
+				tf.set(u, &t)
+			}
+		}
+	}
+	return u
+}
+
+// valueBitmaps builds, in one pass, the bitmap of users for every dictionary
+// entry of an interned column, merged case-insensitively (rules compare
+// values without regard to case). universe limits the result.
+func (s *userStore) valueBitmaps(c int) map[string]*roaring.Bitmap {
+	col := &s.cols[c]
+	out := map[string]*roaring.Bitmap{}
+	if col.ids == nil {
+		all := roaring.New()
+		all.AddRange(0, uint64(len(s.ids)))
+		out[""] = all
+		return out
+	}
+	buckets := make([][]uint32, len(col.dict))
+	for i, id := range col.ids {
+		buckets[id] = append(buckets[id], uint32(i))
+	}
+	for id, users := range buckets {
+		if len(users) == 0 {
+			continue
+		}
+		key := strings.ToLower(col.dict[id])
+		bm := roaring.BitmapOf(users...)
+		if prev, ok := out[key]; ok {
+			prev.Or(bm)
+		} else {
+			out[key] = bm
+		}
+	}
+	return out
+}
+
+// scanEqual answers Equal for a raw (near-unique) column by scanning it.
+func (s *userStore) scanEqual(c int, value string) *roaring.Bitmap {
+	out := roaring.New()
+	col := &s.cols[c]
+	if col.raw == nil {
+		if value == "" {
+			out.AddRange(0, uint64(len(s.ids)))
+		}
+		return out
+	}
+	for i, v := range col.raw {
+		if len(v) == len(value) && strings.EqualFold(v, value) {
+			out.Add(uint32(i))
+		}
+	}
+	return out
+}

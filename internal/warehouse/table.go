@@ -119,7 +119,7 @@ var (
 // keyOf relies on key columns leading the column list; catch a table that
 // breaks the rule at start-up rather than with a wrong de-duplication.
 func init() {
-	for _, t := range []table{usersTable, groupsTable, membershipsTable, licenseStatesTable, skusTable, mailboxesTable} {
+	for _, t := range []table{usersTable, groupsTable, membershipsTable, licenseStatesTable, skusTable, mailboxesTable, grantsTable} {
 		for i, k := range t.key {
 			if t.cols[i] != k {
 				panic(fmt.Sprintf("warehouse: table %s: key column %s must come first", t.name, k))

@@ -48,6 +48,8 @@ func Run(t *testing.T, h Harness) {
 		{"Audit", testAudit},
 		{"Transactions", testTransactions},
 		{"BulkUpsert", testBulkUpsert},
+		{"PolicySettings", testPolicySettings},
+		{"Grants", testGrants},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

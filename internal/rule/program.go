@@ -22,8 +22,9 @@ type Index interface {
 	// Equal returns the users whose property equals value, compared
 	// case-insensitively, or ok=false when the snapshot has no index for
 	// property (the program then scans). property is a canonical name as
-	// listed by IndexableProperties, or "manager" (the manager's object ID,
-	// for direct-reports rules). Programs never ask for an empty value
+	// listed by IndexableProperties, a directory extension
+	// (extension_<appId>_<name>), or "manager" (the manager's object ID, for
+	// direct-reports rules). Programs never ask for an empty value
 	// (null checks scan) and never modify the bitmap. To agree with Match,
 	// an index must file each user under IndexKey(u, property) and look
 	// value up as FoldKey(value).
@@ -35,7 +36,8 @@ type Index interface {
 }
 
 // Program is a compiled rule: a tree of set operations over an Index, with a
-// per-user predicate for re-planning single users.
+// per-user predicate for re-planning single users. A Program is immutable and
+// safe for concurrent use.
 type Program struct {
 	root    node
 	props   []string
@@ -88,6 +90,9 @@ func MustCompile(src string) *Program {
 func (p *Program) Eval(ix Index) *roaring.Bitmap {
 	e := p.env(ix)
 	u := ix.Universe()
+	if u == nil {
+		return roaring.New()
+	}
 	res := p.root.eval(e, u)
 	if res == u {
 		return u.Clone()

@@ -39,22 +39,11 @@ func Parse(src string) (*Rule, error) {
 
 // posOfRune finds the position of the n-th character (0-based).
 func posOfRune(src string, n int) Pos {
-	p := Pos{Line: 1, Column: 1}
-	for i, r := range src {
-		if n == 0 {
-			p.Offset = i
-			return p
-		}
-		n--
-		if r == '\n' {
-			p.Line++
-			p.Column = 1
-		} else {
-			p.Column++
-		}
+	l := &lexer{src: src, line: 1, col: 1}
+	for ; n > 0; n-- {
+		l.next()
 	}
-	p.Offset = len(src)
-	return p
+	return l.pos()
 }
 
 // Element prefixes: inside -any/-all the current element is "_" for string

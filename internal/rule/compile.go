@@ -110,7 +110,13 @@ func (c *compiler) positive(op Operator, v Value, spec *propSpec) node {
 	if (op == OpEq || op == OpIn) && v.Kind != ValueNull && !slices.Contains(valueTexts(v), "") {
 		return &indexNode{property: spec.name, values: valueTexts(v), test: t}
 	}
-	return &scanNode{c: opCost(op), test: t}
+	if pred("") || op == OpMatch && strings.Contains(v.Text, "(?") {
+		// Users with an empty value may not be filed under any key, and a
+		// pattern that sets its own flags may care about case, which the
+		// index's folded keys have lost.
+		return &scanNode{c: opCost(op), test: t}
+	}
+	return &valuesNode{property: spec.name, pred: pred, scan: scanNode{c: opCost(op), test: t}}
 }
 
 func opCost(op Operator) int {

@@ -34,6 +34,15 @@ type Index interface {
 	Now() time.Time
 }
 
+// ValueLister is optionally implemented by an Index that can list the
+// distinct keys (FoldKey form) it files a property's users under. Programs
+// then answer -startsWith, -endsWith, -contains and -match on that property
+// by testing each distinct value once and combining Equal sets, instead of
+// visiting every user. Keys must be exactly those Equal answers for.
+type ValueLister interface {
+	Values(property string) (keys []string, ok bool)
+}
+
 // FoldKey is the form under which an Index files and looks up values for
 // Equal, so that index answers agree with the case-insensitive comparison
 // Match performs.

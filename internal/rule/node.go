@@ -225,7 +225,9 @@ func (n *valuesNode) eval(e *env, cand *roaring.Bitmap) *roaring.Bitmap {
 				if !ok {
 					return n.scan.eval(e, cand)
 				}
-				sets = append(sets, b)
+				if b != nil {
+					sets = append(sets, b)
+				}
 			}
 			return roaring.And(roaring.FastOr(sets...), cand)
 		}

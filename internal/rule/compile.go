@@ -2,6 +2,7 @@ package rule
 
 import (
 	"cmp"
+	"regexp/syntax"
 	"slices"
 	"strings"
 	"time"
@@ -109,7 +110,13 @@ func (c *compiler) positive(op Operator, v Value, spec *propSpec) node {
 	if (op == OpEq || op == OpIn) && v.Kind != ValueNull && !slices.Contains(valueTexts(v), "") {
 		return &indexNode{property: spec.name, values: valueTexts(v), test: t}
 	}
-	return &scanNode{c: opCost(op), test: t}
+	if pred("") || op == OpMatch && strings.Contains(v.Text, "(?") {
+		// Users with an empty value may not be filed under any key, and a
+		// pattern that sets its own flags may care about case, which the
+		// index's folded keys have lost.
+		return &scanNode{c: opCost(op), test: t}
+	}
+	return &valuesNode{property: spec.name, pred: pred, scan: scanNode{c: opCost(op), test: t}}
 }
 
 func opCost(op Operator) int {
@@ -275,7 +282,18 @@ func stringPred(op Operator, v Value) func(string) bool {
 		if err != nil {
 			return func(string) bool { return false } // unreachable: validate compiled it
 		}
-		return re.MatchString
+		lit, anchored := literalHint(want)
+		if lit == "" || !isASCII(lit) {
+			return re.MatchString
+		}
+		// Rule out most values with a cheap literal check before running
+		// the regular expression; for ASCII values the check is exact.
+		return func(s string) bool {
+			if isASCII(s) && !(anchored && hasPrefixFold(s, lit) || !anchored && containsFold(s, lit)) {
+				return false
+			}
+			return re.MatchString(s)
+		}
 	case OpIn:
 		wants := valueTexts(v)
 		return func(s string) bool {
@@ -283,4 +301,25 @@ func stringPred(op Operator, v Value) func(string) bool {
 		}
 	}
 	return func(s string) bool { return strings.EqualFold(s, want) }
+}
+
+// literalHint returns a literal every match of pattern contains and whether
+// it must start the value, as in "^Da.*" (Da, anchored); "" when there is no
+// such leading literal.
+func literalHint(pattern string) (lit string, anchored bool) {
+	re, err := syntax.Parse(pattern, syntax.Perl)
+	if err != nil {
+		return "", false
+	}
+	subs := []*syntax.Regexp{re.Simplify()}
+	if subs[0].Op == syntax.OpConcat {
+		subs = subs[0].Sub
+	}
+	if len(subs) > 0 && subs[0].Op == syntax.OpBeginText {
+		anchored, subs = true, subs[1:]
+	}
+	if len(subs) > 0 && subs[0].Op == syntax.OpLiteral {
+		return string(subs[0].Rune), anchored
+	}
+	return "", false
 }

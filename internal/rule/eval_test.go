@@ -90,6 +90,10 @@ func TestEval(t *testing.T) {
 		{`user.displayName -match "^Da.*"`, []string{bob, dave}}, // the docs: Da and David match, aDa doesn't
 		{`user.displayName -match ".*vid"`, []string{dave}},
 		{`user.displayName -notMatch "^da"`, []string{alice, carol}},
+		{`user.displayName -match "(?-i)^Da"`, []string{bob, dave}},
+		{`user.displayName -match "(?-i)^da"`, nil},
+		{`user.jobTitle -startsWith "zzz"`, nil},
+		{`user.jobTitle -match "^$"`, []string{carol, dave}},
 		{`user.city -in ["lagos", "Ibadan"]`, []string{alice, bob}},
 		{`user.city -notIn ["lagos", "Ibadan"]`, []string{carol, dave}},
 		{`user.employeeId -in [1, "e1"]`, []string{alice}},

@@ -143,10 +143,8 @@ func (l *lexer) token() (token, error) {
 			return l.literal(start), nil
 		}
 		return token{}, syntaxErr(start, []string{"an operator such as -eq"}, "a dash must start an operator such as -eq or a negative number")
-	case r == '"':
-		return l.doubleQuoted(start)
-	case r == '\'':
-		return l.singleQuoted(start)
+	case r == '"' || r == '\'':
+		return l.quoted(start, r)
 	case r == '`':
 		return l.backtickWord(start), nil
 	case unicode.IsDigit(r) || r == '+':
@@ -175,50 +173,27 @@ func (l *lexer) literal(start Pos) token {
 	return t
 }
 
-// doubleQuoted reads "…". Inside, a backtick escapes a double quote or
-// another backtick (PowerShell's escape character, which the docs use as
-// `"Sales`"); any other backtick and every backslash are literal, so regular
-// expressions such as "\d+" need no doubling.
-func (l *lexer) doubleQuoted(start Pos) (token, error) {
+// quoted reads a string delimited by q. In "…", a backtick escapes a double
+// quote or another backtick (PowerShell's escape character, which the docs
+// use as `"Sales`"); any other backtick and every backslash are literal, so
+// regular expressions such as "\d+" need no doubling. In '…', two single
+// quotes stand for one, as the docs say, and nothing else is special.
+func (l *lexer) quoted(start Pos, q rune) (token, error) {
 	l.next()
 	var b strings.Builder
 	for {
 		r, n := l.peek()
 		if n == 0 {
-			return token{}, syntaxErr(start, []string{`"`}, "string is not closed; expected a closing \" for the quote opened here")
+			return token{}, syntaxErr(start, []string{string(q)}, "string is not closed; expected a closing %c for the quote opened here", q)
 		}
 		l.next()
-		switch r {
-		case '"':
-			return l.tok(tString, start, b.String()), nil
-		case '`':
-			if r2, _ := l.peek(); r2 == '"' || r2 == '`' {
-				l.next()
-				b.WriteRune(r2)
-				continue
-			}
-		}
-		b.WriteRune(r)
-	}
-}
-
-// singleQuoted reads '…', where two single quotes stand for one (as the docs
-// say) and nothing else is special.
-func (l *lexer) singleQuoted(start Pos) (token, error) {
-	l.next()
-	var b strings.Builder
-	for {
-		r, n := l.peek()
-		if n == 0 {
-			return token{}, syntaxErr(start, []string{"'"}, "string is not closed; expected a closing ' for the quote opened here")
-		}
-		l.next()
-		if r == '\'' {
-			if r2, _ := l.peek(); r2 == '\'' {
-				l.next()
-				b.WriteRune('\'')
-				continue
-			}
+		next, _ := l.peek()
+		switch {
+		case q == '"' && r == '`' && (next == '"' || next == '`'),
+			q == '\'' && r == '\'' && next == '\'':
+			l.next()
+			r = next
+		case r == q:
 			return l.tok(tString, start, b.String()), nil
 		}
 		b.WriteRune(r)

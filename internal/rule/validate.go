@@ -213,6 +213,9 @@ func compileRegexp(pattern string) (*regexp.Regexp, error) {
 }
 
 func (v *validator) quantifier(q *Quantifier) error {
+	if isElementRef(q.Property.String()) {
+		return invalidErr(q.At, "-any and -all apply to a user or device property, not to %s", q.Property)
+	}
 	spec, err := v.subject(&q.Property)
 	if err != nil {
 		return err

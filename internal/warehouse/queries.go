@@ -161,6 +161,56 @@ func (q *queries) GetGroup(ctx context.Context, tenantID, id string) (directory.
 	return g, err
 }
 
+func (q *queries) GetUsers(ctx context.Context, tenantID string, ids []string) ([]directory.User, error) {
+	var out []directory.User
+	err := chunked(ids, maxInList, func(part []string) error {
+		return scanAll(ctx, q.reader(), "SELECT "+userColumns+" FROM users WHERE tenant_id = ? AND id IN ("+placeholders(len(part))+")",
+			append([]any{tenantID}, anys(part)...), func(r rows) error {
+				u, err := scanUser(r)
+				out = append(out, u)
+				return err
+			})
+	})
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out, err
+}
+
+func (q *queries) GetGroups(ctx context.Context, tenantID string, ids []string) ([]directory.Group, error) {
+	var out []directory.Group
+	err := chunked(ids, maxInList, func(part []string) error {
+		return scanAll(ctx, q.reader(), "SELECT "+groupColumns+" FROM groups WHERE tenant_id = ? AND id IN ("+placeholders(len(part))+")",
+			append([]any{tenantID}, anys(part)...), func(r rows) error {
+				g, err := scanGroup(r)
+				out = append(out, g)
+				return err
+			})
+	})
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out, err
+}
+
+func (q *queries) LiveIDs(ctx context.Context, tenantID string, kind IDKind) ([]string, error) {
+	var sqlText string
+	switch kind {
+	case LiveUsers:
+		sqlText = "SELECT id FROM users WHERE tenant_id = ? AND deleted = FALSE ORDER BY id"
+	case LiveGroups:
+		sqlText = "SELECT id FROM groups WHERE tenant_id = ? AND deleted = FALSE ORDER BY id"
+	case LicensedUser:
+		sqlText = "SELECT DISTINCT user_id FROM license_states WHERE tenant_id = ? ORDER BY user_id"
+	default:
+		return nil, fmt.Errorf("%w id kind %q", directory.ErrInvalid, kind)
+	}
+	var out []string
+	err := scanAll(ctx, q.reader(), sqlText, []any{tenantID}, func(r rows) error {
+		var id string
+		err := r.Scan(&id)
+		out = append(out, id)
+		return err
+	})
+	return out, err
+}
+
 func (q *queries) ScanUsers(ctx context.Context, tenantID string, fn func(directory.User) error) error {
 	return scanAll(ctx, q.reader(), "SELECT "+userColumns+" FROM users WHERE tenant_id = ? ORDER BY id",
 		[]any{tenantID}, func(r rows) error {
@@ -472,6 +522,15 @@ func (q *queries) ReleaseInboxPage(ctx context.Context, id int64, lastError stri
 		_, err := c.exec(ctx, "UPDATE inbox SET claimed_by = '', lease_until = NULL, last_error = ? WHERE id = ?", lastError, id)
 		return err
 	})
+}
+
+func (q *queries) PurgeInbox(ctx context.Context, tenantID string) (int64, error) {
+	var n int64
+	err := q.write(ctx, func(c conn) (err error) {
+		n, err = c.exec(ctx, "DELETE FROM inbox WHERE tenant_id = ?", tenantID)
+		return err
+	})
+	return n, err
 }
 
 // ---- sync state ----

@@ -60,6 +60,13 @@ type Reader interface {
 
 	GetUser(ctx context.Context, tenantID, id string) (directory.User, error)
 	GetGroup(ctx context.Context, tenantID, id string) (directory.Group, error)
+	// GetUsers and GetGroups return those of ids that exist (deleted or not),
+	// in id order; delta processing merges partial objects onto them.
+	GetUsers(ctx context.Context, tenantID string, ids []string) ([]directory.User, error)
+	GetGroups(ctx context.Context, tenantID string, ids []string) ([]directory.Group, error)
+	// LiveIDs lists the ids of live users, live groups, or users holding any
+	// license state, for the sweeps that end a full sync.
+	LiveIDs(ctx context.Context, tenantID string, kind IDKind) ([]string, error)
 	// The Scan methods stream every row of a tenant in primary-key order,
 	// including rows marked deleted (callers filter), without loading the
 	// whole table into memory.
@@ -120,6 +127,9 @@ type Writer interface {
 	DeleteInboxPage(ctx context.Context, id int64) error
 	// ReleaseInboxPage gives a claimed page back after a failure, recording it.
 	ReleaseInboxPage(ctx context.Context, id int64, lastError string) error
+	// PurgeInbox drops a tenant's pages left by an interrupted sync, whose
+	// round will be fetched again; it returns how many it dropped.
+	PurgeInbox(ctx context.Context, tenantID string) (int64, error)
 
 	PutSyncState(ctx context.Context, s SyncState) error
 
@@ -128,6 +138,16 @@ type Writer interface {
 
 	AppendAudit(ctx context.Context, recs []AuditRecord) error
 }
+
+// IDKind selects what LiveIDs lists.
+type IDKind string
+
+// The kinds of id LiveIDs lists.
+const (
+	LiveUsers    IDKind = "users"
+	LiveGroups   IDKind = "groups"
+	LicensedUser IDKind = "licensed"
+)
 
 // InboxPage is one raw page fetched from Graph, stored before processing so
 // that fetching and processing can overlap and survive a crash.

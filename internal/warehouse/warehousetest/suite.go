@@ -169,6 +169,10 @@ func testUsersRoundTrip(t *testing.T, _ Harness, s warehouse.Store) {
 	require.NoError(t, s.ScanUsers(ctx(t), tid, func(u directory.User) error { scanned = append(scanned, u); return nil }))
 	require.Equal(t, []directory.User{want}, scanned)
 
+	many, err := s.GetUsers(ctx(t), tid, []string{"missing", "u1"})
+	require.NoError(t, err)
+	require.Equal(t, []directory.User{want}, many)
+
 	_, err = s.GetUser(ctx(t), tid, "missing")
 	require.ErrorIs(t, err, warehouse.ErrNotFound)
 	_, err = s.GetUser(ctx(t), "other-tenant", "u1")
@@ -285,12 +289,25 @@ func testMarkDeleted(t *testing.T, _ Harness, s warehouse.Store) {
 
 	require.NoError(t, s.MarkUsersDeleted(ctx(t), tid, []string{"u1"}, time.Now()))
 	require.Equal(t, []string{"g1>u2:user", "g2>g1:group"}, memberships(t, s))
+	live, err := s.LiveIDs(ctx(t), tid, warehouse.LiveUsers)
+	require.NoError(t, err)
+	require.Equal(t, []string{"u2"}, live)
+	licensed, err := s.LiveIDs(ctx(t), tid, warehouse.LicensedUser)
+	require.NoError(t, err)
+	require.Empty(t, licensed, "a deleted user's license states are gone")
 	c, err := s.Counts(ctx(t), tid)
 	require.NoError(t, err)
 	require.EqualValues(t, 1, c.Users, "deleted users are kept but not counted")
 	require.EqualValues(t, 0, c.LicenseStates)
 
 	require.NoError(t, s.MarkGroupsDeleted(ctx(t), tid, []string{"g1"}, time.Now()))
+	groups, err := s.GetGroups(ctx(t), tid, []string{"g1", "g2"})
+	require.NoError(t, err)
+	require.Len(t, groups, 2)
+	require.True(t, groups[0].Deleted)
+	liveGroups, err := s.LiveIDs(ctx(t), tid, warehouse.LiveGroups)
+	require.NoError(t, err)
+	require.Equal(t, []string{"g2"}, liveGroups)
 	require.Empty(t, memberships(t, s), "a deleted group loses its members and its own memberships")
 	c, _ = s.Counts(ctx(t), tid)
 	require.EqualValues(t, 1, c.Groups)
@@ -400,6 +417,14 @@ func testInbox(t *testing.T, _ Harness, s warehouse.Store) {
 
 	require.NoError(t, s.DeleteInboxPage(ctx(t), got[0].ID))
 	require.ErrorIs(t, s.DeleteInboxPage(ctx(t), got[0].ID), warehouse.ErrNotFound)
+
+	// Purging drops what an interrupted sync left, for that tenant only.
+	n, err := s.PurgeInbox(ctx(t), tid)
+	require.NoError(t, err)
+	require.EqualValues(t, 1, n)
+	n, err = s.PurgeInbox(ctx(t), "other")
+	require.NoError(t, err)
+	require.EqualValues(t, 1, n)
 }
 
 func testInboxConcurrentClaims(t *testing.T, _ Harness, s warehouse.Store) {

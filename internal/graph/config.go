@@ -42,15 +42,19 @@ type Config struct {
 	// AuthorityHost is the token authority (the tenant id is appended by
 	// azidentity). Default DefaultAuthorityHost.
 	AuthorityHost string
-	// GraphScope defaults to "<origin of GraphURL>/.default", which is what
-	// the client-credentials flow requires.
+	// GraphScope defaults to "<Graph resource>/.default", which is what the
+	// client-credentials flow requires. The resource is the Graph host for
+	// Microsoft's clouds (graph.microsoft.com, graph.microsoft.us, …) and the
+	// public Graph resource for any other host (allot sim, a proxy), just as
+	// Microsoft's SDKs ask for it whatever base URL they are pointed at.
 	GraphScope string
 	// ExchangeURL is the Exchange admin API base; the call path is
 	// <ExchangeURL>/<tenant>/InvokeCommand. Default: DefaultExchangeURL for
 	// the public Graph, else "<origin of GraphURL>/adminapi/beta" (where the
 	// simulator serves it).
 	ExchangeURL string
-	// ExchangeScope defaults to "<origin of ExchangeURL>/.default".
+	// ExchangeScope defaults to "<Exchange resource>/.default", chosen like
+	// GraphScope (https://outlook.office365.com for non-Microsoft hosts).
 	ExchangeScope string
 
 	// CAFile is a PEM bundle trusted in addition to the system roots, for the
@@ -168,7 +172,7 @@ func (c Config) resolve() (*resolved, error) {
 		return nil, err
 	}
 	if c.GraphScope == "" {
-		c.GraphScope = origin(g) + "/.default"
+		c.GraphScope = resource(g, "graph.microsoft", "microsoftgraph.chinacloudapi.cn", "https://graph.microsoft.com") + "/.default"
 	}
 	if c.ExchangeURL == "" {
 		c.ExchangeURL = DefaultExchangeURL
@@ -181,7 +185,7 @@ func (c Config) resolve() (*resolved, error) {
 		return nil, err
 	}
 	if c.ExchangeScope == "" {
-		c.ExchangeScope = origin(x) + "/.default"
+		c.ExchangeScope = resource(x, "outlook.office", "partner.outlook.cn", "https://outlook.office365.com") + "/.default"
 	}
 	if c.CAFile != "" {
 		c.DisableInstanceDiscovery = true
@@ -208,3 +212,14 @@ func parseBase(field, raw string) (*url.URL, error) {
 }
 
 func origin(u *url.URL) string { return u.Scheme + "://" + u.Host }
+
+// resource is the token resource for a service base URL: the URL's own origin
+// on Microsoft's hosts (marked by one of the two host fragments), otherwise
+// the public cloud's resource, which is what an emulator expects.
+func resource(u *url.URL, msHost, chinaHost, public string) string {
+	h := strings.ToLower(u.Hostname())
+	if strings.Contains(h, msHost) || strings.HasSuffix(h, chinaHost) {
+		return origin(u)
+	}
+	return public
+}

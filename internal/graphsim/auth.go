@@ -140,7 +140,7 @@ func (s *Server) serveToken(w http.ResponseWriter, r *http.Request) {
 			"The request body must contain the following parameter: 'client_assertion' or 'client_secret'.")
 		return
 	}
-	scope := strings.TrimSpace(r.PostForm.Get("scope"))
+	scope := resourceScope(r.PostForm.Get("scope"))
 	if scope == "" {
 		s.aadError(w, http.StatusBadRequest, "invalid_request", 900144, "The request body must contain the following parameter: 'scope'.")
 		return
@@ -420,4 +420,19 @@ func (s *Server) serveInstanceDiscovery(w http.ResponseWriter, _ *http.Request) 
 		"api-version":               "1.1",
 		"metadata":                  []map[string]any{{"preferred_network": host, "preferred_cache": host, "aliases": []string{host}}},
 	})
+}
+
+// resourceScope drops the OpenID Connect scopes (openid, profile,
+// offline_access, email) that MSAL adds to every token request, as Entra
+// does, leaving the resource scope a client-credentials request is about.
+func resourceScope(raw string) string {
+	var keep []string
+	for _, f := range strings.Fields(raw) {
+		switch f {
+		case "openid", "profile", "offline_access", "email":
+		default:
+			keep = append(keep, f)
+		}
+	}
+	return strings.Join(keep, " ")
 }

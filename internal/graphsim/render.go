@@ -108,6 +108,8 @@ var userProps = newPropSet([]prop[user]{
 		e.close()
 	}},
 	{name: "onPremisesImmutableId", render: s(func(u *user) string { return u.onPremImmutableID })},
+	{name: "onPremisesDistinguishedName", render: s(onPremDN)},
+	{name: "onPremisesSecurityIdentifier", render: s(onPremSID)},
 	{name: "onPremisesSyncEnabled", render: func(e *enc, _ *tenant, u *user) {
 		if u.onPremSync {
 			e.bool(true)
@@ -176,6 +178,26 @@ var extAttrNames = func() []string {
 
 // sidOf derives a stable security identifier from an object id, shaped like
 // Entra's S-1-12-1-… cloud SIDs.
+// onPremDN and onPremSID describe the Active Directory account of a user
+// synchronised from on-premises; cloud-only users have neither.
+func onPremDN(u *user) string {
+	if !u.onPremSync {
+		return ""
+	}
+	ou := u.department
+	if ou == "" {
+		ou = "Users"
+	}
+	return "CN=" + u.displayName + ",OU=" + ou + ",DC=corp,DC=local"
+}
+
+func onPremSID(u *user) string {
+	if !u.onPremSync {
+		return ""
+	}
+	return "S-1-5-21" + strings.TrimPrefix(sidOf(u.id), "S-1-12-1")
+}
+
 func sidOf(id string) string {
 	h := fnv.New64a()
 	h.Write([]byte(id))

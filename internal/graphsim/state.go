@@ -33,6 +33,7 @@ func (s *Server) toUser(u *user) directory.User {
 		PostalCode: u.postalCode, Country: u.country, UsageLocation: u.usageLocation,
 		PreferredLanguage: u.preferredLanguage, TelephoneNumber: u.businessPhone, MobilePhone: u.mobilePhone,
 		UserType: u.userType, AccountEnabled: u.accountEnabled, OnPremisesImmutableID: u.onPremImmutableID,
+		OnPremisesDistinguishedName: onPremDN(u), OnPremisesSecurityIdentifier: onPremSID(u),
 		CreatedDateTime: timePtr(u.created), LastSignIn: timePtr(u.lastSignIn),
 		LastNonInteractiveSignIn: timePtr(u.lastNonInteractive),
 		LastSuccessfulSignIn:     timePtr(max(u.lastSignIn, u.lastNonInteractive)),

@@ -1,0 +1,433 @@
+package inventory
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/allot-dev/allot/internal/directory"
+	"github.com/allot-dev/allot/internal/graph"
+	"github.com/allot-dev/allot/internal/warehouse"
+)
+
+// processor applies inbox pages to the warehouse and remembers, for full
+// rounds, what it has seen so the round's end can sweep the rest.
+type processor struct {
+	r     *run
+	owner string
+
+	seenUsers    map[string]struct{}
+	seenGroups   map[string]struct{}
+	seenLicensed map[string]struct{}
+	// reset holds groups whose stored members were replaced this full round;
+	// a large group's members can span several pages, and only the first
+	// occurrence may clear the old list.
+	reset map[string]struct{}
+}
+
+func newProcessor(r *run) *processor {
+	return &processor{r: r, owner: "sync-" + r.id, seenUsers: map[string]struct{}{}, seenGroups: map[string]struct{}{},
+		seenLicensed: map[string]struct{}{}, reset: map[string]struct{}{}}
+}
+
+// drain applies the pages currently in the inbox; it returns how many.
+func (p *processor) drain(ctx context.Context) (int, error) {
+	pages, err := p.r.s.Store.ClaimInboxPages(ctx, p.r.t.ID, p.owner, 16, 10*time.Minute)
+	if err != nil {
+		return 0, err
+	}
+	for _, pg := range pages {
+		if err := p.apply(ctx, pg); err != nil {
+			_ = p.r.s.Store.ReleaseInboxPage(context.WithoutCancel(ctx), pg.ID, err.Error())
+			return 0, fmt.Errorf("apply %s page %d: %w", pg.Resource, pg.Seq, err)
+		}
+		p.r.applied.Add(1)
+		p.r.progress()
+	}
+	return len(pages), nil
+}
+
+func (p *processor) apply(ctx context.Context, pg warehouse.InboxPage) error {
+	full := strings.HasSuffix(pg.Round, "/full")
+	var n counts
+	err := p.r.s.Store.InTx(ctx, func(tx warehouse.Tx) error {
+		var err error
+		switch pg.Resource {
+		case ResUsers:
+			n, err = p.users(ctx, tx, pg.Body, full)
+		case ResGroups:
+			n, err = p.groups(ctx, tx, pg.Body, full)
+		case ResLicenses:
+			n, err = p.licenses(ctx, tx, pg.Body)
+		case ResSkus:
+			n, err = p.skus(ctx, tx, pg.Body)
+		case ResMailboxes:
+			n, err = p.mailboxes(ctx, tx, pg.Body)
+		case ResSignIns:
+			n, err = p.signIns(ctx, tx, pg.Body)
+		default:
+			err = fmt.Errorf("unknown resource %q", pg.Resource)
+		}
+		if err != nil {
+			return err
+		}
+		return tx.DeleteInboxPage(ctx, pg.ID)
+	})
+	if err != nil {
+		return err
+	}
+	n.addTo(&p.r.res)
+	p.r.objects.Add(n.total())
+	return nil
+}
+
+type counts struct{ users, groups, members, states, skus, mailboxes, deleted int64 }
+
+func (c counts) total() int64 { return c.users + c.groups + c.members + c.states + c.skus + c.mailboxes }
+
+func (c counts) addTo(r *Result) {
+	r.Users += c.users
+	r.Groups += c.groups
+	r.Memberships += c.members
+	r.LicenseStates += c.states
+	r.Skus += c.skus
+	r.Mailboxes += c.mailboxes
+	r.Deleted += c.deleted
+}
+
+// page decodes a collection page; a body without "value" is malformed, not empty.
+func page[T any](body []byte) ([]T, error) {
+	var env struct {
+		Value *[]T `json:"value"`
+	}
+	if err := json.Unmarshal(body, &env); err != nil {
+		return nil, fmt.Errorf("malformed page: %w", err)
+	}
+	if env.Value == nil {
+		return nil, fmt.Errorf("malformed page: no \"value\"")
+	}
+	return *env.Value, nil
+}
+
+// userItem is a users/delta entry: the user plus its manager reference.
+type userItem struct {
+	graph.User
+	ManagerDelta []graph.DirectoryObject `json:"manager@delta"`
+}
+
+// keysOf reports which top-level properties an object carried.
+func keysOf(raw json.RawMessage) (func(string) bool, error) {
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &m); err != nil {
+		return nil, err
+	}
+	return func(k string) bool { _, ok := m[k]; return ok }, nil
+}
+
+func (p *processor) users(ctx context.Context, tx warehouse.Tx, body []byte, full bool) (counts, error) {
+	var n counts
+	raws, err := page[json.RawMessage](body)
+	if err != nil {
+		return n, err
+	}
+	items := make([]userItem, len(raws))
+	has := make([]func(string) bool, len(raws))
+	var removed, ids []string
+	for i, raw := range raws {
+		if err := json.Unmarshal(raw, &items[i]); err != nil {
+			return n, fmt.Errorf("malformed user: %w", err)
+		}
+		if items[i].ID == "" {
+			return n, fmt.Errorf("malformed user: no id")
+		}
+		if items[i].Removed != nil {
+			removed = append(removed, items[i].ID)
+			continue
+		}
+		has[i] = always
+		if !full {
+			// Incremental rounds may carry only the changed properties.
+			if has[i], err = keysOf(raw); err != nil {
+				return n, err
+			}
+			ids = append(ids, items[i].ID)
+		}
+	}
+	existing := map[string]directory.User{}
+	if len(ids) > 0 {
+		olds, err := tx.GetUsers(ctx, p.r.t.ID, ids)
+		if err != nil {
+			return n, err
+		}
+		for _, u := range olds {
+			existing[u.ID] = u
+		}
+	}
+	users := make([]directory.User, 0, len(items))
+	for i := range items {
+		it := &items[i]
+		if it.Removed != nil {
+			continue
+		}
+		u := existing[it.ID]
+		applyUser(&u, &it.User, has[i])
+		if has[i]("manager@delta") || full {
+			u.ManagerID = ""
+			for _, m := range it.ManagerDelta {
+				if m.Removed == nil {
+					u.ManagerID = m.ID
+				}
+			}
+		}
+		users = append(users, u)
+		if full {
+			p.seenUsers[u.ID] = struct{}{}
+		}
+	}
+	if err := tx.UpsertUsers(ctx, p.r.t.ID, users); err != nil {
+		return n, err
+	}
+	if len(removed) > 0 {
+		if err := tx.MarkUsersDeleted(ctx, p.r.t.ID, removed, p.r.s.now()); err != nil {
+			return n, err
+		}
+	}
+	n.users, n.deleted = int64(len(users)), int64(len(removed))
+	return n, nil
+}
+
+func (p *processor) groups(ctx context.Context, tx warehouse.Tx, body []byte, full bool) (counts, error) {
+	var n counts
+	raws, err := page[json.RawMessage](body)
+	if err != nil {
+		return n, err
+	}
+	items := make([]graph.Group, len(raws))
+	has := make([]func(string) bool, len(raws))
+	var removed, ids []string
+	for i, raw := range raws {
+		if err := json.Unmarshal(raw, &items[i]); err != nil {
+			return n, fmt.Errorf("malformed group: %w", err)
+		}
+		if items[i].ID == "" {
+			return n, fmt.Errorf("malformed group: no id")
+		}
+		if items[i].Removed != nil {
+			removed = append(removed, items[i].ID)
+			continue
+		}
+		if !full {
+			if has[i], err = keysOf(raw); err != nil {
+				return n, err
+			}
+			ids = append(ids, items[i].ID)
+		}
+	}
+	existing := map[string]directory.Group{}
+	if len(ids) > 0 {
+		olds, err := tx.GetGroups(ctx, p.r.t.ID, ids)
+		if err != nil {
+			return n, err
+		}
+		for _, g := range olds {
+			existing[g.ID] = g
+		}
+	}
+	var groups []directory.Group
+	var resetIDs []string
+	var resetMembers, adds, dels []directory.Membership
+	for i := range items {
+		it := &items[i]
+		if it.Removed != nil {
+			continue
+		}
+		_, seen := p.seenGroups[it.ID]
+		if full && !seen {
+			// Later entries of the same group in a round continue its
+			// member list and carry no properties: only the first sets them.
+			groups = append(groups, directory.Group{})
+			applyGroup(&groups[len(groups)-1], it, always)
+			p.seenGroups[it.ID] = struct{}{}
+		} else if !full && has[i]("displayName") || has[i]("groupTypes") || has[i]("assignedLicenses") || has[i]("membershipRule") ||
+			has[i]("mailEnabled") || has[i]("securityEnabled") || has[i]("description") || has[i]("licenseProcessingState") {
+			g := existing[it.ID]
+			applyGroup(&g, it, has[i])
+			groups = append(groups, g)
+		}
+		first := false
+		if full {
+			if _, done := p.reset[it.ID]; !done {
+				p.reset[it.ID] = struct{}{}
+				resetIDs = append(resetIDs, it.ID)
+				first = true
+			}
+		}
+		for _, m := range it.MembersDelta {
+			ms := directory.Membership{GroupID: it.ID, MemberID: m.ID, MemberType: directory.MemberTypeFromODataType(m.ODataType)}
+			switch {
+			case m.Removed != nil:
+				dels = append(dels, ms)
+			case first:
+				resetMembers = append(resetMembers, ms)
+			default:
+				adds = append(adds, ms)
+			}
+		}
+	}
+	if err := tx.UpsertGroups(ctx, p.r.t.ID, groups); err != nil {
+		return n, err
+	}
+	if len(resetIDs) > 0 {
+		if err := tx.ReplaceGroupMembers(ctx, p.r.t.ID, resetIDs, resetMembers); err != nil {
+			return n, err
+		}
+	}
+	if err := tx.UpsertMemberships(ctx, p.r.t.ID, adds); err != nil {
+		return n, err
+	}
+	if err := tx.DeleteMemberships(ctx, p.r.t.ID, dels); err != nil {
+		return n, err
+	}
+	if len(removed) > 0 {
+		if err := tx.MarkGroupsDeleted(ctx, p.r.t.ID, removed, p.r.s.now()); err != nil {
+			return n, err
+		}
+	}
+	n.groups, n.members, n.deleted = int64(len(groups)), int64(len(resetMembers)+len(adds)+len(dels)), int64(len(removed))
+	return n, nil
+}
+
+func (p *processor) licenses(ctx context.Context, tx warehouse.Tx, body []byte) (counts, error) {
+	var n counts
+	items, err := page[graph.User](body)
+	if err != nil {
+		return n, err
+	}
+	ids := make([]string, 0, len(items))
+	var states []directory.LicenseState
+	for i := range items {
+		if items[i].ID == "" {
+			return n, fmt.Errorf("malformed user: no id")
+		}
+		ids = append(ids, items[i].ID)
+		states = append(states, licenseStates(items[i].ID, items[i].LicenseAssignmentStates)...)
+		p.seenLicensed[items[i].ID] = struct{}{}
+	}
+	if err := tx.ReplaceLicenseStates(ctx, p.r.t.ID, ids, states); err != nil {
+		return n, err
+	}
+	n.states = int64(len(states))
+	return n, nil
+}
+
+func (p *processor) skus(ctx context.Context, tx warehouse.Tx, body []byte) (counts, error) {
+	var n counts
+	items, err := page[graph.SubscribedSku](body)
+	if err != nil {
+		return n, err
+	}
+	skus := make([]directory.Sku, len(items))
+	for i := range items {
+		skus[i] = sku(&items[i])
+	}
+	if err := tx.UpsertSkus(ctx, p.r.t.ID, skus); err != nil {
+		return n, err
+	}
+	n.skus = int64(len(skus))
+	return n, nil
+}
+
+func (p *processor) mailboxes(ctx context.Context, tx warehouse.Tx, body []byte) (counts, error) {
+	var n counts
+	items, err := page[graph.Mailbox](body)
+	if err != nil {
+		return n, err
+	}
+	var mbs []directory.Mailbox
+	for _, m := range items {
+		if m.ExternalDirectoryObjectID == "" {
+			continue // not tied to an Entra user (e.g. a room created in Exchange only)
+		}
+		mbs = append(mbs, directory.Mailbox{UserID: m.ExternalDirectoryObjectID, PrimarySMTPAddress: m.PrimarySMTPAddress,
+			Type: mailboxType(m.RecipientTypeDetails)})
+	}
+	if err := tx.UpsertMailboxes(ctx, p.r.t.ID, mbs); err != nil {
+		return n, err
+	}
+	n.mailboxes = int64(len(mbs))
+	return n, nil
+}
+
+func (p *processor) signIns(ctx context.Context, tx warehouse.Tx, body []byte) (counts, error) {
+	var n counts
+	items, err := page[graph.User](body)
+	if err != nil {
+		return n, err
+	}
+	byID := map[string]*graph.User{}
+	ids := make([]string, 0, len(items))
+	for i := range items {
+		byID[items[i].ID] = &items[i]
+		ids = append(ids, items[i].ID)
+	}
+	users, err := tx.GetUsers(ctx, p.r.t.ID, ids)
+	if err != nil {
+		return n, err
+	}
+	only := func(k string) bool { return k == "signInActivity" }
+	for i := range users {
+		applyUser(&users[i], byID[users[i].ID], only)
+	}
+	if err := tx.UpsertUsers(ctx, p.r.t.ID, users); err != nil {
+		return n, err
+	}
+	return n, nil
+}
+
+// sweep marks deleted what a full round of resource did not return.
+func (p *processor) sweep(ctx context.Context, resource string, now time.Time) (int64, error) {
+	kind, seen := warehouse.LiveUsers, p.seenUsers
+	if resource == ResGroups {
+		kind, seen = warehouse.LiveGroups, p.seenGroups
+	}
+	live, err := p.r.s.Store.LiveIDs(ctx, p.r.t.ID, kind)
+	if err != nil {
+		return 0, err
+	}
+	var gone []string
+	for _, id := range live {
+		if _, ok := seen[id]; !ok {
+			gone = append(gone, id)
+		}
+	}
+	if len(gone) == 0 {
+		return 0, nil
+	}
+	if resource == ResGroups {
+		err = p.r.s.Store.MarkGroupsDeleted(ctx, p.r.t.ID, gone, now)
+	} else {
+		err = p.r.s.Store.MarkUsersDeleted(ctx, p.r.t.ID, gone, now)
+	}
+	return int64(len(gone)), err
+}
+
+// sweepLicenses clears the license states of users who no longer hold any
+// license: the listing of licensed users no longer returns them.
+func (p *processor) sweepLicenses(ctx context.Context) (int64, error) {
+	held, err := p.r.s.Store.LiveIDs(ctx, p.r.t.ID, warehouse.LicensedUser)
+	if err != nil {
+		return 0, err
+	}
+	var gone []string
+	for _, id := range held {
+		if _, ok := p.seenLicensed[id]; !ok {
+			gone = append(gone, id)
+		}
+	}
+	if len(gone) == 0 {
+		return 0, nil
+	}
+	return int64(len(gone)), p.r.s.Store.ReplaceLicenseStates(ctx, p.r.t.ID, gone, nil)
+}

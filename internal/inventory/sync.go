@@ -1,0 +1,396 @@
+package inventory
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/allot-dev/allot/internal/directory"
+	"github.com/allot-dev/allot/internal/graph"
+	"github.com/allot-dev/allot/internal/warehouse"
+)
+
+// Resources a sync fetches; they name inbox pages and sync states.
+const (
+	ResUsers     = "users"
+	ResGroups    = "groups"
+	ResLicenses  = "licenses"
+	ResSkus      = "skus"
+	ResMailboxes = "mailboxes"
+	ResSignIns   = "signins"
+)
+
+// userDeltaSelect adds the manager relationship (manager@delta) to what a
+// users round tracks: approvals route to managers.
+var userDeltaSelect = append(slices.Clone(graph.UserDeltaSelect), "manager")
+
+// Options shape one sync.
+type Options struct {
+	// Full ignores stored delta links and reads everything, sweeping what
+	// Graph no longer returns.
+	Full bool
+	// Mailboxes refreshes Exchange mailbox types (user or shared) through the
+	// Exchange admin API.
+	Mailboxes bool
+	// SignIns refreshes signInActivity. Graph allows ten such requests a
+	// minute per app and tenant, so this belongs in a daily job, not every sync.
+	SignIns bool
+	// Progress, when set, is called after each fetched or applied page.
+	Progress func(Progress)
+}
+
+// Progress counts a running sync.
+type Progress struct {
+	PagesFetched, PagesApplied int64
+	Objects                    int64
+}
+
+// Result summarises a finished sync.
+type Result struct {
+	Tenant        string        `json:"tenant"`
+	Full          bool          `json:"full"`
+	Resynced      []string      `json:"resynced,omitempty"` // resources whose delta link had expired
+	Users         int64         `json:"users"`
+	Groups        int64         `json:"groups"`
+	Memberships   int64         `json:"memberships"`
+	LicenseStates int64         `json:"license_states"`
+	Skus          int64         `json:"skus"`
+	Mailboxes     int64         `json:"mailboxes"`
+	Deleted       int64         `json:"deleted"`
+	Pages         int64         `json:"pages"`
+	Purged        int64         `json:"purged_pages,omitempty"`
+	Seconds       float64       `json:"seconds"`
+	Duration      time.Duration `json:"-"`
+}
+
+// Objects is the number of directory objects the sync applied.
+func (r Result) Objects() int64 {
+	return r.Users + r.Groups + r.Memberships + r.LicenseStates + r.Skus + r.Mailboxes
+}
+
+// Syncer runs syncs against the warehouse.
+type Syncer struct {
+	Store warehouse.Store
+	// Client builds the Graph client for a tenant; NewClient when nil.
+	Client func(directory.Tenant) (*graph.Client, error)
+	Logger *slog.Logger
+	// Now is the clock for deletion and sync timestamps; time.Now when nil.
+	Now func() time.Time
+}
+
+// ErrSync wraps every sync failure with the tenant it concerns.
+var ErrSync = errors.New("sync failed")
+
+// Sync brings one tenant's warehouse copy up to date.
+func (s *Syncer) Sync(ctx context.Context, tenant string, opt Options) (Result, error) {
+	start := time.Now()
+	t, err := s.Store.GetTenant(ctx, tenant)
+	if err != nil {
+		return Result{}, err
+	}
+	newClient := s.Client
+	if newClient == nil {
+		newClient = NewClient
+	}
+	c, err := newClient(t)
+	if err != nil {
+		return Result{}, err
+	}
+	r := &run{s: s, t: t, c: c, opt: opt, log: s.logger().With("tenant", t.Name), links: map[string]string{},
+		full: map[string]bool{}, id: randomID()}
+	res, err := r.do(ctx)
+	res.Tenant, res.Duration = t.Name, time.Since(start)
+	res.Seconds = res.Duration.Seconds()
+	if err != nil {
+		return res, fmt.Errorf("%w: tenant %s: %w", ErrSync, t.Name, err)
+	}
+	return res, nil
+}
+
+func (s *Syncer) logger() *slog.Logger {
+	if s.Logger != nil {
+		return s.Logger
+	}
+	return slog.New(slog.DiscardHandler)
+}
+
+func (s *Syncer) now() time.Time {
+	if s.Now != nil {
+		return s.Now().UTC()
+	}
+	return time.Now().UTC()
+}
+
+func randomID() string {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// run is one sync in progress: fetchers write pages into the inbox while a
+// single applier (the warehouse has one writer on SQLite anyway) drains it.
+type run struct {
+	s   *Syncer
+	t   directory.Tenant
+	c   *graph.Client
+	opt Options
+	log *slog.Logger
+	id  string
+
+	mu    sync.Mutex
+	links map[string]string // resource → new delta link
+	full  map[string]bool   // resource → ran a full round
+	res   Result
+
+	fetched, applied, objects atomic.Int64
+	wake                      chan struct{}
+	proc                      *processor
+}
+
+func (r *run) do(ctx context.Context) (Result, error) {
+	purged, err := r.s.Store.PurgeInbox(ctx, r.t.ID)
+	if err != nil {
+		return r.res, err
+	}
+	if purged > 0 {
+		r.log.Info("dropped pages of an interrupted sync", "pages", purged)
+	}
+	r.res.Purged, r.res.Full = purged, r.opt.Full
+	r.wake = make(chan struct{}, 1)
+	r.proc = newProcessor(r)
+
+	// The fetchers get their own context: errgroup cancels it when they are
+	// done, while the applier must go on draining, and the applier cancels it
+	// when it fails so the fetchers stop too.
+	fctx, stopFetch := context.WithCancel(ctx)
+	defer stopFetch()
+	fetch, fctx := errgroup.WithContext(fctx)
+	fetch.Go(func() error { return r.fetchDelta(fctx, ResUsers, "/users/delta", userDeltaSelect, "User.Read.All") })
+	fetch.Go(func() error {
+		return r.fetchDelta(fctx, ResGroups, "/groups/delta", graph.GroupDeltaSelect, "GroupMember.Read.All")
+	})
+	fetch.Go(func() error { return r.fetchLicenses(fctx) })
+	fetch.Go(func() error {
+		return r.fetchPages(fctx, ResSkus, "full", graph.Query{Op: "ListSubscribedSkus", Path: "/subscribedSkus",
+			Permission: "Organization.Read.All"})
+	})
+	if r.opt.Mailboxes {
+		fetch.Go(func() error { return r.fetchMailboxes(fctx) })
+	}
+	if r.opt.SignIns {
+		fetch.Go(func() error { return r.fetchSignIns(fctx) })
+	}
+
+	// The applier runs until the fetchers are done and the inbox is empty.
+	done := make(chan error, 1)
+	go func() { done <- fetch.Wait(); r.poke() }()
+	var fetchErr error
+	fetching := true
+	for {
+		n, err := r.proc.drain(ctx)
+		if err != nil {
+			stopFetch()
+			if fetching {
+				<-done
+			}
+			return r.res, err
+		}
+		if n > 0 {
+			continue
+		}
+		if !fetching {
+			break
+		}
+		select {
+		case fetchErr = <-done:
+			fetching = false
+			if fetchErr != nil {
+				return r.res, fetchErr
+			}
+		case <-r.wake:
+		case <-ctx.Done():
+			return r.res, ctx.Err()
+		}
+	}
+	if err := r.finish(ctx); err != nil {
+		return r.res, err
+	}
+	r.res.Pages = r.applied.Load()
+	return r.res, nil
+}
+
+func (r *run) poke() {
+	select {
+	case r.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (r *run) progress() {
+	if r.opt.Progress != nil {
+		r.opt.Progress(Progress{PagesFetched: r.fetched.Load(), PagesApplied: r.applied.Load(), Objects: r.objects.Load()})
+	}
+}
+
+// store puts one fetched page into the inbox.
+func (r *run) store(ctx context.Context, resource, mode string, seq int, body []byte) error {
+	_, err := r.s.Store.PutInboxPages(ctx, []warehouse.InboxPage{{TenantID: r.t.ID, Resource: resource,
+		Round: r.id + "/" + mode, Seq: seq, Body: body}})
+	if err != nil {
+		return fmt.Errorf("store %s page %d: %w", resource, seq, err)
+	}
+	r.fetched.Add(1)
+	r.poke()
+	r.progress()
+	return nil
+}
+
+// fetchPages stores every page of a listing.
+func (r *run) fetchPages(ctx context.Context, resource, mode string, q graph.Query) error {
+	seq := 0
+	_, err := r.c.Pages(ctx, q, func(p *graph.Page) error {
+		seq++
+		return r.store(ctx, resource, mode, seq, p.Body)
+	})
+	return err
+}
+
+// fetchDelta runs a delta round from the stored link, or from scratch; an
+// expired link restarts the round from scratch.
+func (r *run) fetchDelta(ctx context.Context, resource, path string, sel []string, perm string) error {
+	link := ""
+	if !r.opt.Full {
+		st, err := r.s.Store.GetSyncState(ctx, r.t.ID, resource)
+		switch {
+		case errors.Is(err, warehouse.ErrNotFound):
+		case err != nil:
+			return err
+		default:
+			link = st.DeltaLink
+		}
+	}
+	for {
+		mode := "delta"
+		q := graph.Query{Op: deltaOp(resource), Path: link, Permission: perm,
+			Header: http.Header{"Prefer": {"odata.maxpagesize=999"}}}
+		if link == "" {
+			mode = "full"
+			q.Path, q.Params = path, url.Values{"$select": {strings.Join(sel, ",")}}
+		}
+		seq := 0
+		next, err := r.c.Pages(ctx, q, func(p *graph.Page) error {
+			seq++
+			return r.store(ctx, resource, mode, seq, p.Body)
+		})
+		if errors.Is(err, graph.ErrDeltaExpired) && link != "" {
+			r.log.Info("delta link expired; resyncing from scratch", "resource", resource)
+			r.mu.Lock()
+			r.res.Resynced = append(r.res.Resynced, resource)
+			r.mu.Unlock()
+			link = ""
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if next == "" {
+			return fmt.Errorf("%s: round ended without a delta link", deltaOp(resource))
+		}
+		r.mu.Lock()
+		r.links[resource], r.full[resource] = next, mode == "full"
+		r.mu.Unlock()
+		return nil
+	}
+}
+
+func deltaOp(resource string) string {
+	if resource == ResUsers {
+		return "UsersDelta"
+	}
+	return "GroupsDelta"
+}
+
+// fetchLicenses reads licenseAssignmentStates of every licensed user; users
+// delta does not track them (reference/graph.md §4).
+func (r *run) fetchLicenses(ctx context.Context) error {
+	return r.fetchPages(ctx, ResLicenses, "full", graph.Query{Op: "ListLicensedUsers", Path: "/users", Eventual: true,
+		Permission: "User.Read.All", Params: url.Values{
+			"$select": {"id,licenseAssignmentStates"},
+			"$filter": {"assignedLicenses/$count ne 0"},
+			"$top":    {"999"},
+		}})
+}
+
+func (r *run) fetchSignIns(ctx context.Context) error {
+	seq := 0
+	return r.c.ListUsers(ctx, graph.UserListOptions{Select: []string{"id"}, SignInActivity: true},
+		func(p *graph.Page, _ []graph.User) error {
+			if !p.Selected("signInActivity") {
+				return nil // the tenant has no Entra ID P1: nothing to record
+			}
+			seq++
+			return r.store(ctx, ResSignIns, "full", seq, p.Body)
+		})
+}
+
+func (r *run) fetchMailboxes(ctx context.Context) error {
+	seq := 0
+	return r.c.ListMailboxes(ctx, func(_ *graph.Page, mbs []graph.Mailbox) error {
+		body, err := json.Marshal(struct {
+			Value []graph.Mailbox `json:"value"`
+		}{mbs})
+		if err != nil {
+			return err
+		}
+		seq++
+		return r.store(ctx, ResMailboxes, "full", seq, body)
+	})
+}
+
+// finish ends each round: full rounds sweep what Graph no longer returns,
+// then the new delta links are stored, in that order, so a crash in between
+// repeats the round instead of skipping the sweep.
+func (r *run) finish(ctx context.Context) error {
+	now := r.s.now()
+	for _, res := range []string{ResUsers, ResGroups} {
+		r.mu.Lock()
+		link, full := r.links[res], r.full[res]
+		r.mu.Unlock()
+		if full {
+			n, err := r.proc.sweep(ctx, res, now)
+			if err != nil {
+				return err
+			}
+			r.res.Deleted += n
+		}
+		st := warehouse.SyncState{TenantID: r.t.ID, Resource: res, DeltaLink: link}
+		if prev, err := r.s.Store.GetSyncState(ctx, r.t.ID, res); err == nil {
+			st.LastFullAt, st.LastDeltaAt = prev.LastFullAt, prev.LastDeltaAt
+		}
+		if full {
+			st.LastFullAt = &now
+		} else {
+			st.LastDeltaAt = &now
+		}
+		if err := r.s.Store.PutSyncState(ctx, st); err != nil {
+			return err
+		}
+	}
+	if _, err := r.proc.sweepLicenses(ctx); err != nil {
+		return err
+	}
+	return nil
+}

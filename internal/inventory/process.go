@@ -85,7 +85,9 @@ func (p *processor) apply(ctx context.Context, pg warehouse.InboxPage) error {
 
 type counts struct{ users, groups, members, states, skus, mailboxes, deleted int64 }
 
-func (c counts) total() int64 { return c.users + c.groups + c.members + c.states + c.skus + c.mailboxes }
+func (c counts) total() int64 {
+	return c.users + c.groups + c.members + c.states + c.skus + c.mailboxes
+}
 
 func (c counts) addTo(r *Result) {
 	r.Users += c.users

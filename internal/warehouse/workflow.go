@@ -31,6 +31,8 @@ const (
 const (
 	KindGroupMember   = "group_member"
 	KindDirectLicense = "direct_license"
+	KindUser          = "user"    // create | update | disable a user; Payload holds the properties
+	KindMailbox       = "mailbox" // convert; Payload holds {"type": "Shared"|"Regular"}
 	OpAdd             = "add"
 	OpRemove          = "remove"
 )

@@ -225,7 +225,7 @@ func (a *attempt) interpret(o op, r *graph.BatchResponse) []op {
 		if many && r.Status == http.StatusBadRequest {
 			out := make([]op, len(o.changes))
 			for i, ch := range o.changes {
-				out[i] = licenseOp(ch.UserID, o.changes[i : i+1])
+				out[i] = licenseOp(ch.UserID, o.changes[i:i+1])
 			}
 			return out
 		}

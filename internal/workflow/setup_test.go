@@ -59,8 +59,8 @@ func setup(t *testing.T, cfg graphsim.Config) *env {
 	access := workflow.NewStaticAccess(workflow.Delegation{Principal: admin, Actions: []string{workflow.ActionRequest}})
 	sink := startSMTP(t)
 	e := &env{sim: sim, store: s, tenant: tn, access: access, mail: sink, admin: admin,
-		p: &workflow.Pipeline{Store: s, Access: access},
-		f: fulfillment.New(s, nil, fulfillment.Config{Lease: 5 * time.Second, Backoff: 50 * time.Millisecond}, nil),
+		p:      &workflow.Pipeline{Store: s, Access: access},
+		f:      fulfillment.New(s, nil, fulfillment.Config{Lease: 5 * time.Second, Backoff: 50 * time.Millisecond}, nil),
 		mailer: &workflow.Mailer{SMTPAddr: sink.addr, From: "allot@example.com", Backoff: 20 * time.Millisecond}}
 	e.resync(t)
 	return e

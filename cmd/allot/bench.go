@@ -3,7 +3,11 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"math"
+	"os"
+	"runtime/pprof"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -50,6 +54,16 @@ func newBenchCmd(c *cli) *cobra.Command {
 			Short: s.short,
 			Args:  cobra.NoArgs,
 			RunE: func(cmd *cobra.Command, _ []string) error {
+				if path, _ := cmd.Flags().GetString("cpuprofile"); path != "" {
+					f, err := os.Create(path)
+					if err != nil {
+						return err
+					}
+					if err := pprof.StartCPUProfile(f); err != nil {
+						return err
+					}
+					defer func() { pprof.StopCPUProfile(); f.Close() }()
+				}
 				res, err := s.run(cmd, c)
 				if err != nil {
 					return fmt.Errorf("bench %s: %w", name, err)
@@ -70,6 +84,7 @@ func newBenchCmd(c *cli) *cobra.Command {
 			},
 		}
 		sub.Flags().BoolVar(&asJSON, "json", false, "print one JSON object")
+		sub.Flags().String("cpuprofile", "", "write a CPU profile of the run to this file")
 		if s.flags != nil {
 			s.flags(sub)
 		}
@@ -78,3 +93,20 @@ func newBenchCmd(c *cli) *cobra.Command {
 	cmd.Long = "Scenarios: " + strings.Join(names, ", ")
 	return cmd
 }
+
+// peakRSSMB is this process's peak resident set (VmHWM), in MiB.
+func peakRSSMB() int64 {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return -1
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+			return kb / 1024
+		}
+	}
+	return -1
+}
+
+func round3(f float64) float64 { return math.Round(f*1000) / 1000 }

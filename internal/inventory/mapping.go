@@ -86,7 +86,7 @@ func applyUser(dst *directory.User, g *graph.User, has func(string) bool) {
 			dst.ExtensionAttributes = extensionArray(e)
 		}
 	}
-	if has("assignedPlans") {
+	if has("assignedPlans") && g.AssignedPlans != nil {
 		dst.AssignedPlans = nil
 		for _, p := range g.AssignedPlans {
 			dst.AssignedPlans = append(dst.AssignedPlans, directory.AssignedPlan{ServicePlanID: strings.ToLower(p.ServicePlanID),

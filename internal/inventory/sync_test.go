@@ -104,9 +104,10 @@ func sortStates(ls []directory.LicenseState) {
 }
 
 // comparableUser drops what a default sync does not read: allot's own
-// categories, sign-in activity (a separate, throttled refresh) and bookkeeping.
+// categories, sign-in activity (a separate, throttled refresh), assigned
+// plans (derived from license states when a snapshot is loaded) and bookkeeping.
 func comparableUser(u directory.User) directory.User {
-	u.TenantID, u.Categories, u.Deleted, u.DeletedAt = "", 0, false, nil
+	u.TenantID, u.Categories, u.Deleted, u.DeletedAt, u.AssignedPlans = "", 0, false, nil, nil
 	u.LastSignIn, u.LastNonInteractiveSignIn, u.LastSuccessfulSignIn = nil, nil, nil
 	return u
 }

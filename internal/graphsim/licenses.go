@@ -115,8 +115,21 @@ func (s *Server) assignUserLicense(w http.ResponseWriter, r *http.Request, ri *r
 		writeError(w, ri, ge)
 		return
 	}
-	writeJSON(w, http.StatusOK, s.renderUser(i, userProps.defs, "users/$entity"))
+	writeJSON(w, http.StatusOK, s.renderUser(i, assignLicenseSel, "users/$entity"))
 }
+
+// assignLicenseSel is what assignLicense returns: the user with its
+// licensing properties (as in the documented response), without the
+// properties Graph only returns on a single-user $select.
+var assignLicenseSel = func() []int {
+	var out []int
+	for i, p := range userProps.all {
+		if !p.listUnsupported && p.name != "signInActivity" {
+			out = append(out, i)
+		}
+	}
+	return out
+}()
 
 // assignLicense applies a direct license change to user i with every check of
 // graph.md §3.2, all or nothing, recording one write per SKU effect. Caller

@@ -132,7 +132,7 @@ func (h *harness) callAs(token, method, path string, body any, hdr ...string) *r
 	if !strings.HasPrefix(path, "https://") {
 		u = h.info.GraphURL + path
 	}
-	req, err := http.NewRequest(method, u, rd)
+	req, err := http.NewRequest(method, strings.ReplaceAll(u, " ", "%20"), rd)
 	require.NoError(h.t, err)
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)

@@ -194,7 +194,7 @@ func (c *Client) batchWithRetry(ctx context.Context, reqs []BatchRequest) ([]Bat
 				continue
 			}
 			retry[r.ID] = true
-			ra, ok := parseRetryAfter(headerValue(r.Header, "Retry-After"), time.Now())
+			ra, ok := retryAfter(func(k string) string { return headerValue(r.Header, k) }, time.Now())
 			if r.Status == http.StatusTooManyRequests {
 				c.metrics.Throttled(r.op, ra)
 			}

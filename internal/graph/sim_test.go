@@ -106,3 +106,15 @@ func (s scopeShim) RoundTrip(r *http.Request) (*http.Response, error) {
 var simUserSelect = slices.DeleteFunc(slices.Clone(graph.UserSelect), func(p string) bool {
 	return p == "onPremisesDistinguishedName" || p == "onPremisesSecurityIdentifier"
 })
+
+// newClient builds another client for sim, e.g. as a second app.
+func newClient(t testing.TB, sim *graphsim.Server, adjust func(*graph.Config)) *graph.Client {
+	t.Helper()
+	cfg := clientConfig(t, sim.Info())
+	if adjust != nil {
+		adjust(&cfg)
+	}
+	c, err := graph.New(cfg)
+	require.NoError(t, err)
+	return c
+}

@@ -44,7 +44,7 @@ type BatchResponse struct {
 
 // Err returns the response as an *Error when it is not a success, so inner
 // failures read and match (IsAlreadyMember, ErrNotFound) like top-level ones.
-func (r *BatchResponse) Err() error {
+func (r BatchResponse) Err() error {
 	if r.Status < 400 {
 		return nil
 	}

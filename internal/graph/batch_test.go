@@ -83,3 +83,25 @@ func TestPlanBatchesRejectsBadInput(t *testing.T) {
 		require.ErrorContains(t, err, tc.want, name)
 	}
 }
+
+func TestNextRoundHoldsDependentsAndSettlesFailedOnes(t *testing.T) {
+	t.Parallel()
+	c := offlineClient(t)
+	b := BatchRequest{ID: "B", Method: "GET", URL: "/b", DependsOn: []string{"A"}}
+	cr := BatchRequest{ID: "C", Method: "GET", URL: "/c", DependsOn: []string{"A"}}
+	d := BatchRequest{ID: "D", Method: "GET", URL: "/d", DependsOn: []string{"B", "C"}}
+	final := map[string]BatchResponse{"A": {ID: "A", Status: 200}}
+	send, hold := c.nextRound([]BatchRequest{b, cr, d}, final)
+	require.Equal(t, [][]string{{"B", "C"}, {"D"}}, ids([][]BatchRequest{send, hold}),
+		"B and C lost their only dependency; D must wait rather than mix a batch")
+	require.Empty(t, send[0].DependsOn)
+	require.Equal(t, []string{"A"}, b.DependsOn, "the caller's request is not modified")
+
+	final["B"] = BatchResponse{ID: "B", Status: 200}
+	final["C"] = BatchResponse{ID: "C", Status: 404}
+	send, hold = c.nextRound([]BatchRequest{d}, final)
+	require.Empty(t, send)
+	require.Empty(t, hold)
+	require.Equal(t, 424, final["D"].Status, "a dependent of a failed request is settled, not sent")
+	require.ErrorContains(t, final["D"].Err(), "depends on request C")
+}

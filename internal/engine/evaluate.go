@@ -221,7 +221,7 @@ func (e *Engine) removals(cp *cpool, pp *PoolPlan, wantDirect []*roaring.Bitmap,
 	s := e.snap
 	free := func(k int32, u uint32, except func(userState) bool) {
 		for _, st := range s.userStates(u) {
-			if st.sku == k && !st.err && !except(st) {
+			if st.sku == k && !st.failed() && !except(st) {
 				return // still held another way
 			}
 		}

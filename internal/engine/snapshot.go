@@ -49,6 +49,7 @@ type Snapshot struct {
 	dsets      [][]string // interned disabled-plan sets (sorted, lower-case ids)
 
 	grants map[string]*owned // key: pool + "\x00" + target key
+	stats  Stats
 
 	mu      sync.Mutex
 	values  map[int]map[string]*roaring.Bitmap // interned column → lower(value) → users
@@ -70,13 +71,26 @@ type skuInfo struct {
 	plans map[string]string // lower(plan id) and lower(plan name) → lower(plan id)
 }
 
-// userState is one license state row, compacted.
+// userState is one license state row, compacted to 16 bytes: there are
+// several per user.
 type userState struct {
 	sku     int32
-	group   int32 // -1 for direct
-	dset    int32 // disabled-plan set
-	err     bool  // state Error: the user does not actually hold it
-	updated int64 // LastUpdated, unix seconds; 0 when unknown
+	group   int32  // -1 for direct
+	dset    int32  // disabled-plan set; -1 for state Error (not actually held)
+	updated uint32 // LastUpdated as seconds since 2000-01-01; 0 when unknown
+}
+
+// epoch2000 is the base of userState.updated (fits uint32 until 2136).
+const epoch2000 = 946684800
+
+func (st userState) failed() bool { return st.dset < 0 }
+
+// updatedUnix is LastUpdated in unix seconds, 0 when unknown.
+func (st userState) updatedUnix() int64 {
+	if st.updated == 0 {
+		return 0
+	}
+	return int64(st.updated) + epoch2000
 }
 
 // owned is what one pool granted for one target (a group or a SKU): the users
@@ -127,13 +141,15 @@ type Builder struct {
 	idIndex map[string]uint32 // only when ids arrive unsorted
 	groups  []*groupNode
 	groupBy map[string]int32
-	members [][]uint32 // per group, arrival user indexes
+	members [][]uint32 // per group, arrival user indexes not yet in its bitmap
 	skus    []*skuInfo
 	skuBy   map[string]int32
-	pending []pendingState
+	pending chunks[pendingState]
 	dsets   [][]string
 	dsetBy  map[string]int32
-	grants  []pendingGrant
+	grants  chunks[pendingGrant]
+	keys    []string // grant keys (pool + target), interned
+	keyBy   map[string]int32
 	stats   Stats
 }
 
@@ -143,10 +159,14 @@ type pendingState struct {
 }
 
 type pendingGrant struct {
-	key   string
+	key   int32
 	user  uint32
 	since int64
 }
+
+// memberFlush is how many pending members a group buffers before they go
+// into its bitmap; it bounds the builder's extra memory per group.
+const memberFlush = 1024
 
 // NewBuilder starts an empty snapshot.
 func NewBuilder() *Builder {
@@ -157,6 +177,7 @@ func NewBuilder() *Builder {
 		skuBy:   map[string]int32{},
 		dsetBy:  map[string]int32{"": 0},
 		dsets:   [][]string{nil},
+		keyBy:   map[string]int32{},
 	}
 }
 
@@ -212,7 +233,7 @@ func (b *Builder) AddGroup(g *directory.Group) {
 		return
 	}
 	b.groupBy[key] = int32(len(b.groups))
-	b.groups = append(b.groups, &groupNode{g: *g})
+	b.groups = append(b.groups, &groupNode{g: *g, members: roaring.New()})
 	b.members = append(b.members, nil)
 	b.stats.Groups++
 }
@@ -233,6 +254,10 @@ func (b *Builder) AddMembership(m directory.Membership) {
 			return
 		}
 		b.members[gi] = append(b.members[gi], ui)
+		if len(b.members[gi]) >= memberFlush {
+			b.groups[gi].members.AddMany(b.members[gi])
+			b.members[gi] = b.members[gi][:0]
+		}
 	case directory.MemberGroup:
 		ci, ok := b.groupBy[strings.ToLower(m.MemberID)]
 		if !ok {
@@ -306,7 +331,10 @@ func (b *Builder) AddLicenseState(l *directory.LicenseState) {
 		b.stats.Dangling++
 		return
 	}
-	st := userState{sku: b.skuIndex(l.SkuID, nil), group: -1, dset: b.dset(l.DisabledPlans), err: l.State == directory.StateError}
+	st := userState{sku: b.skuIndex(l.SkuID, nil), group: -1, dset: b.dset(l.DisabledPlans)}
+	if l.State == directory.StateError {
+		st.dset = -1
+	}
 	if l.AssignedByGroup != "" {
 		gi, ok := b.groupBy[strings.ToLower(l.AssignedByGroup)]
 		if !ok {
@@ -316,9 +344,11 @@ func (b *Builder) AddLicenseState(l *directory.LicenseState) {
 		st.group = gi
 	}
 	if l.LastUpdated != nil {
-		st.updated = l.LastUpdated.Unix()
+		if t := l.LastUpdated.Unix() - epoch2000; t > 0 && t < 1<<32 {
+			st.updated = uint32(t)
+		}
 	}
-	b.pending = append(b.pending, pendingState{user: ui, st: st})
+	b.pending.add(pendingState{user: ui, st: st})
 	b.stats.LicenseStates++
 }
 
@@ -339,7 +369,14 @@ func (b *Builder) AddGrant(g Grant) {
 		b.stats.Dangling++
 		return
 	}
-	b.grants = append(b.grants, pendingGrant{key: grantKey(g.Pool, target), user: ui, since: g.Since.Unix()})
+	key := grantKey(g.Pool, target)
+	k, ok := b.keyBy[key]
+	if !ok {
+		k = int32(len(b.keys))
+		b.keys = append(b.keys, key)
+		b.keyBy[key] = k
+	}
+	b.grants.add(pendingGrant{key: k, user: ui, since: g.Since.Unix()})
 	b.stats.Grants++
 }
 
@@ -376,6 +413,7 @@ func (b *Builder) Build(now time.Time) *Snapshot {
 		values:    map[int]map[string]*roaring.Bitmap{},
 		scans:     map[[2]string]*roaring.Bitmap{},
 		inherit:   map[directory.Categories]*roaring.Bitmap{},
+		stats:     b.stats,
 	}
 	s.universe.AddRange(0, uint64(n))
 
@@ -409,97 +447,110 @@ func (b *Builder) Build(now time.Time) *Snapshot {
 	}
 
 	for gi, ms := range b.members {
-		for k := range ms {
-			ms[k] = remap(ms[k])
-		}
-		slices.Sort(ms)
-		s.groups[gi].members = roaring.BitmapOf(ms...)
-		slices.Sort(s.groups[gi].children)
-		s.groups[gi].children = slices.Compact(s.groups[gi].children)
+		node := s.groups[gi]
+		node.members.AddMany(ms)
 		b.members[gi] = nil
+		if !b.sorted {
+			old := node.members.ToArray()
+			for k := range old {
+				old[k] = remap(old[k])
+			}
+			node.members = roaring.BitmapOf(old...)
+		}
+		node.members.RunOptimize()
+		slices.Sort(node.children)
+		node.children = slices.Compact(node.children)
 	}
 
-	s.buildStates(b.pending, remap, n)
-	s.buildGrants(b.grants, remap)
+	s.buildStates(&b.pending, remap, n)
+	b.pending = chunks[pendingState]{}
+	s.buildGrants(&b.grants, b.keys, remap)
+	b.grants = chunks[pendingGrant]{}
 	return s
 }
 
-func (s *Snapshot) buildStates(pending []pendingState, remap func(uint32) uint32, n int) {
-	for k := range pending {
-		pending[k].user = remap(pending[k].user)
-	}
-	slices.SortStableFunc(pending, func(a, c pendingState) int { return cmp.Compare(a.user, c.user) })
-	ns := len(s.skus)
-	held := make([][]uint32, ns)
-	direct := make([][]uint32, ns)
-	bySet := make([]map[int32][]uint32, ns)
+// buildStates lays the license rows out per user with a counting sort
+// (stable, no extra copy of the rows) and derives the per-SKU bitmaps.
+func (s *Snapshot) buildStates(pending *chunks[pendingState], remap func(uint32) uint32, n int) {
 	s.stateOff = make([]uint32, n+1)
-	s.states = make([]userState, len(pending))
-	for k, p := range pending {
-		s.states[k] = p.st
+	for k := 0; k < pending.len(); k++ {
+		p := pending.at(k)
+		p.user = remap(p.user)
 		s.stateOff[p.user+1]++
-		if !p.st.err {
-			held[p.st.sku] = appendUnique(held[p.st.sku], p.user)
-		}
-		if p.st.group < 0 {
-			direct[p.st.sku] = appendUnique(direct[p.st.sku], p.user)
-			if bySet[p.st.sku] == nil {
-				bySet[p.st.sku] = map[int32][]uint32{}
-			}
-			bySet[p.st.sku][p.st.dset] = appendUnique(bySet[p.st.sku][p.st.dset], p.user)
-		}
 	}
 	for i := 1; i <= n; i++ {
 		s.stateOff[i] += s.stateOff[i-1]
 	}
+	s.states = make([]userState, pending.len())
+	next := slices.Clone(s.stateOff[:n])
+	for k := 0; k < pending.len(); k++ {
+		p := pending.at(k)
+		s.states[next[p.user]] = p.st
+		next[p.user]++
+	}
+	ns := len(s.skus)
 	s.holdAny = make([]*roaring.Bitmap, ns)
 	s.holdDirect = make([]*roaring.Bitmap, ns)
 	s.directSet = make([]map[int32]*roaring.Bitmap, ns)
 	for k := 0; k < ns; k++ {
-		s.holdAny[k] = roaring.BitmapOf(held[k]...)
-		s.holdDirect[k] = roaring.BitmapOf(direct[k]...)
-		s.directSet[k] = map[int32]*roaring.Bitmap{}
-		for d, us := range bySet[k] {
-			s.directSet[k][d] = roaring.BitmapOf(us...)
-		}
+		s.holdAny[k], s.holdDirect[k], s.directSet[k] = roaring.New(), roaring.New(), map[int32]*roaring.Bitmap{}
 	}
-}
-
-// appendUnique appends u unless it is already the last element (input is
-// sorted by user, so duplicates are adjacent).
-func appendUnique(xs []uint32, u uint32) []uint32 {
-	if len(xs) > 0 && xs[len(xs)-1] == u {
-		return xs
-	}
-	return append(xs, u)
-}
-
-func (s *Snapshot) buildGrants(grants []pendingGrant, remap func(uint32) uint32) {
-	for k := range grants {
-		grants[k].user = remap(grants[k].user)
-	}
-	slices.SortStableFunc(grants, func(a, c pendingGrant) int {
-		if r := strings.Compare(a.key, c.key); r != 0 {
-			return r
-		}
-		return cmp.Compare(a.user, c.user)
-	})
-	for k := 0; k < len(grants); {
-		j := k
-		var users []uint32
-		var since []int64
-		for ; j < len(grants) && grants[j].key == grants[k].key; j++ {
-			if len(users) > 0 && users[len(users)-1] == grants[j].user {
-				since[len(since)-1] = min(since[len(since)-1], grants[j].since)
+	// Users ascend, so every Add appends to the last container.
+	for u := 0; u < n; u++ {
+		for _, st := range s.states[s.stateOff[u]:s.stateOff[u+1]] {
+			if st.failed() {
 				continue
 			}
-			users = append(users, grants[j].user)
-			since = append(since, grants[j].since)
+			s.holdAny[st.sku].Add(uint32(u))
+			if st.group < 0 {
+				s.holdDirect[st.sku].Add(uint32(u))
+				set := s.directSet[st.sku][st.dset]
+				if set == nil {
+					set = roaring.New()
+					s.directSet[st.sku][st.dset] = set
+				}
+				set.Add(uint32(u))
+			}
 		}
-		s.grants[grants[k].key] = &owned{users: roaring.BitmapOf(users...), since: since}
-		k = j
 	}
 }
+
+// buildGrants groups the ownership record by (pool, target) with a
+// counting sort, then orders each group by user.
+func (s *Snapshot) buildGrants(grants *chunks[pendingGrant], keys []string, remap func(uint32) uint32) {
+	off := make([]int, len(keys)+1)
+	for k := 0; k < grants.len(); k++ {
+		off[grants.at(k).key+1]++
+	}
+	for i := 1; i < len(off); i++ {
+		off[i] += off[i-1]
+	}
+	flat := make([]pendingGrant, grants.len())
+	next := slices.Clone(off[:len(keys)])
+	for k := 0; k < grants.len(); k++ {
+		g := grants.at(k)
+		g.user = remap(g.user)
+		flat[next[g.key]] = *g
+		next[g.key]++
+	}
+	for key := range keys {
+		seg := flat[off[key]:off[key+1]]
+		slices.SortStableFunc(seg, func(a, c pendingGrant) int { return cmp.Compare(a.user, c.user) })
+		o := &owned{users: roaring.New(), since: make([]int64, 0, len(seg))}
+		for _, g := range seg {
+			if n := len(o.since); n > 0 && o.users.Maximum() == g.user {
+				o.since[n-1] = min(o.since[n-1], g.since)
+				continue
+			}
+			o.users.Add(g.user)
+			o.since = append(o.since, g.since)
+		}
+		s.grants[keys[key]] = o
+	}
+}
+
+// Stats reports what the builder received.
+func (s *Snapshot) Stats() Stats { return s.stats }
 
 // Len is the number of (non-deleted) users.
 func (s *Snapshot) Len() int { return s.users.len() }

@@ -59,7 +59,11 @@ func (s *Snapshot) updateUser(i uint32, u *directory.User, memberOf []int32) {
 			in[g] = true
 		}
 		for g, node := range s.groups {
-			setBit(node.members, i, in[int32(g)])
+			// Contains first: most groups neither had nor get the user,
+			// and a lookup is much cheaper than a no-op Remove.
+			if want := in[int32(g)]; node.members.Contains(i) != want {
+				setBit(node.members, i, want)
+			}
 		}
 	}
 }

@@ -34,6 +34,12 @@ type Snapshot struct {
 
 	groups    []*groupNode
 	groupByID map[string]int32
+	// Direct groups per user (CSR: groupOff[i]..groupOff[i+1]) so a mover's
+	// old memberships are found without probing every group; users changed
+	// by re-planning are kept in movedGroups instead.
+	groupOff    []uint32
+	userGroups  []int32
+	movedGroups map[uint32][]int32
 
 	skus     []*skuInfo
 	skuByKey map[string]int32 // lower(skuId) and lower(skuPartNumber)
@@ -462,11 +468,43 @@ func (b *Builder) Build(now time.Time) *Snapshot {
 		node.children = slices.Compact(node.children)
 	}
 
+	s.buildUserGroups(n)
 	s.buildStates(&b.pending, remap, n)
 	b.pending = chunks[pendingState]{}
 	s.buildGrants(&b.grants, b.keys, remap)
 	b.grants = chunks[pendingGrant]{}
 	return s
+}
+
+// buildUserGroups inverts group membership into per-user group lists.
+func (s *Snapshot) buildUserGroups(n int) {
+	s.groupOff = make([]uint32, n+1)
+	for _, node := range s.groups {
+		for it := node.members.Iterator(); it.HasNext(); {
+			s.groupOff[it.Next()+1]++
+		}
+	}
+	for i := 1; i <= n; i++ {
+		s.groupOff[i] += s.groupOff[i-1]
+	}
+	s.userGroups = make([]int32, s.groupOff[n])
+	next := slices.Clone(s.groupOff[:n])
+	for g, node := range s.groups {
+		for it := node.members.Iterator(); it.HasNext(); {
+			u := it.Next()
+			s.userGroups[next[u]] = int32(g)
+			next[u]++
+		}
+	}
+	s.movedGroups = map[uint32][]int32{}
+}
+
+// directGroups lists the groups user i is a direct member of.
+func (s *Snapshot) directGroups(i uint32) []int32 {
+	if gs, ok := s.movedGroups[i]; ok {
+		return gs
+	}
+	return s.userGroups[s.groupOff[i]:s.groupOff[i+1]]
 }
 
 // buildStates lays the license rows out per user with a counting sort

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"slices"
 	"strings"
 
 	"github.com/RoaringBitmap/roaring/v2"
@@ -54,17 +55,18 @@ func (s *Snapshot) updateUser(i uint32, u *directory.User, memberOf []int32) {
 		setBit(bm, i, directory.Inherits(u.Categories, mask))
 	}
 	if memberOf != nil {
-		in := make(map[int32]bool, len(memberOf))
-		for _, g := range memberOf {
-			in[g] = true
-		}
-		for g, node := range s.groups {
-			// Contains first: most groups neither had nor get the user,
-			// and a lookup is much cheaper than a no-op Remove.
-			if want := in[int32(g)]; node.members.Contains(i) != want {
-				setBit(node.members, i, want)
+		was := s.directGroups(i)
+		for _, g := range was {
+			if !slices.Contains(memberOf, g) {
+				s.groups[g].members.Remove(i)
 			}
 		}
+		for _, g := range memberOf {
+			if !slices.Contains(was, g) {
+				s.groups[g].members.Add(i)
+			}
+		}
+		s.movedGroups[i] = slices.Clone(memberOf)
 	}
 }
 

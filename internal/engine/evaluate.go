@@ -365,8 +365,17 @@ func (e *Engine) finish(cp *cpool, pp *PoolPlan, wantDirect []*roaring.Bitmap) {
 			pp.Updates = append(pp.Updates, c)
 		}
 	}
+	// Other holders: for a group target, members the pool neither wants nor
+	// added; for a direct target, direct assignments of the bundle that no
+	// direct pool wants (licenses that come through a group belong to that
+	// group's pool, which reports them).
 	others := roaring.AndNot(roaring.AndNot(cp.holders, cp.result), cp.ownedUsers())
 	if cp.group < 0 {
+		parts := make([]*roaring.Bitmap, len(cp.items))
+		for k, it := range cp.items {
+			parts[k] = s.holdDirect[it.sku]
+		}
+		others.And(roaring.FastOr(parts...))
 		for _, it := range cp.items {
 			if w := wantDirect[it.sku]; w != nil {
 				others.AndNot(w)

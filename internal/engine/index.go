@@ -51,13 +51,14 @@ func (s *Snapshot) Equal(property, value string) (*roaring.Bitmap, bool) {
 		}
 		return roaring.New(), true
 	case "objectid", "id":
-		out := roaring.New()
-		for i, id := range s.users.ids {
-			if strings.EqualFold(id, value) {
-				out.Add(uint32(i))
-			}
+		// Ids are GUIDs, which Graph writes in lower case.
+		if i, ok := s.UserIndex(strings.ToLower(value)); ok {
+			return roaring.BitmapOf(i), true
 		}
-		return out, true
+		if i, ok := s.UserIndex(value); ok {
+			return roaring.BitmapOf(i), true
+		}
+		return roaring.New(), true
 	}
 	c, ok := fieldIndex[prop]
 	if !ok {

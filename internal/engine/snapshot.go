@@ -157,6 +157,10 @@ type Builder struct {
 	keys    []string // grant keys (pool + target), interned
 	keyBy   map[string]int32
 	stats   Stats
+
+	lastID  string
+	lastIdx uint32
+	lastOK  bool
 }
 
 type pendingState struct {
@@ -216,6 +220,18 @@ func (b *Builder) AddUser(u *directory.User) {
 }
 
 func (b *Builder) userIndex(id string) (uint32, bool) {
+	// Rows usually arrive grouped by user: remember the last answer.
+	if b.lastOK && b.lastID == id {
+		return b.lastIdx, true
+	}
+	i, ok := b.lookupUser(id)
+	if ok {
+		b.lastID, b.lastIdx, b.lastOK = id, i, true
+	}
+	return i, ok
+}
+
+func (b *Builder) lookupUser(id string) (uint32, bool) {
 	if b.idIndex != nil {
 		i, ok := b.idIndex[id]
 		return i, ok
@@ -554,28 +570,31 @@ func (s *Snapshot) buildStates(pending *chunks[pendingState], remap func(uint32)
 }
 
 // buildGrants groups the ownership record by (pool, target) with a
-// counting sort, then orders each group by user.
+// counting sort over positions (4 bytes a grant rather than a copy of it),
+// then orders each group by user.
 func (s *Snapshot) buildGrants(grants *chunks[pendingGrant], keys []string, remap func(uint32) uint32) {
 	off := make([]int, len(keys)+1)
 	for k := 0; k < grants.len(); k++ {
-		off[grants.at(k).key+1]++
+		g := grants.at(k)
+		g.user = remap(g.user)
+		off[g.key+1]++
 	}
 	for i := 1; i < len(off); i++ {
 		off[i] += off[i-1]
 	}
-	flat := make([]pendingGrant, grants.len())
+	pos := make([]int32, grants.len())
 	next := slices.Clone(off[:len(keys)])
 	for k := 0; k < grants.len(); k++ {
-		g := grants.at(k)
-		g.user = remap(g.user)
-		flat[next[g.key]] = *g
-		next[g.key]++
+		key := grants.at(k).key
+		pos[next[key]] = int32(k)
+		next[key]++
 	}
 	for key := range keys {
-		seg := flat[off[key]:off[key+1]]
-		slices.SortStableFunc(seg, func(a, c pendingGrant) int { return cmp.Compare(a.user, c.user) })
+		seg := pos[off[key]:off[key+1]]
+		slices.SortStableFunc(seg, func(a, c int32) int { return cmp.Compare(grants.at(int(a)).user, grants.at(int(c)).user) })
 		o := &owned{users: roaring.New(), since: make([]int64, 0, len(seg))}
-		for _, g := range seg {
+		for _, k := range seg {
+			g := grants.at(int(k))
 			if n := len(o.since); n > 0 && o.users.Maximum() == g.user {
 				o.since[n-1] = min(o.since[n-1], g.since)
 				continue

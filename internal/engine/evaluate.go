@@ -65,9 +65,11 @@ func (e *Engine) Plan() *Plan {
 	freed := make([]int, len(s.skus))    // all removals
 	freedNow := make([]int, len(s.skus)) // removals that need no approval
 	wantDirect := e.wantDirect(live)
+	gone := map[uint64]*goneRows{}
 	for _, cp := range live {
-		e.removals(cp, pps[cp], wantDirect, freed, freedNow)
+		e.removals(cp, pps[cp], wantDirect, gone)
 	}
+	e.countFreed(gone, freed, freedNow)
 
 	e.seatsLeft = make([]int, len(s.skus))
 	for k, info := range s.skus {
@@ -88,7 +90,7 @@ func (e *Engine) Plan() *Plan {
 	}
 	e.hasPlan = true
 
-	plan := &Plan{Currency: e.policy.Currency}
+	plan := &Plan{Currency: e.policy.Currency, planNames: e.cons.names}
 	for _, cp := range e.pools {
 		pp := pps[cp]
 		plan.Pools = append(plan.Pools, *pp)
@@ -216,19 +218,23 @@ func (e *Engine) wantDirect(live []*cpool) []*roaring.Bitmap {
 }
 
 // removals proposes removing what the pool granted, still held and no longer
-// wanted (step 4), and counts the seats that frees.
-func (e *Engine) removals(cp *cpool, pp *PoolPlan, wantDirect []*roaring.Bitmap, freed, freedNow []int) {
+// wanted (step 4), and records which license rows go away so the seats
+// freed can be counted once every pool has spoken.
+func (e *Engine) removals(cp *cpool, pp *PoolPlan, wantDirect []*roaring.Bitmap, gone map[uint64]*goneRows) {
 	s := e.snap
-	free := func(k int32, u uint32, except func(userState) bool) {
-		for _, st := range s.userStates(u) {
-			if st.sku == k && !st.failed() && !except(st) {
-				return // still held another way
-			}
+	forget := func(u uint32, k int32, group int32) {
+		key := uint64(u)<<32 | uint64(uint32(k))
+		g := gone[key]
+		if g == nil {
+			g = &goneRows{}
+			gone[key] = g
 		}
-		freed[k]++
-		if !cp.p.RemovalApproval {
-			freedNow[k]++
+		if group < 0 {
+			g.direct = true
+		} else {
+			g.groups = append(g.groups, group)
 		}
+		g.approval = g.approval || cp.p.RemovalApproval
 	}
 	if cp.group >= 0 {
 		if cp.ownedGroup == nil {
@@ -239,7 +245,7 @@ func (e *Engine) removals(cp *cpool, pp *PoolPlan, wantDirect []*roaring.Bitmap,
 			u := it.Next()
 			pp.Removals = append(pp.Removals, e.change(cp, OpRemove, u, nil))
 			for _, item := range cp.items {
-				free(item.sku, u, func(st userState) bool { return st.group == cp.group })
+				forget(u, item.sku, cp.group)
 			}
 		}
 		return
@@ -265,7 +271,7 @@ func (e *Engine) removals(cp *cpool, pp *PoolPlan, wantDirect []*roaring.Bitmap,
 				continue
 			}
 			d.remove = append(d.remove, directory.AssignedLicense{SkuID: sku, DisabledPlans: []string{}})
-			free(it.sku, u, func(st userState) bool { return st.group < 0 })
+			forget(u, it.sku, -1)
 		}
 	}
 	for _, u := range sortedUsers(drops) {
@@ -280,6 +286,38 @@ func (e *Engine) removals(cp *cpool, pp *PoolPlan, wantDirect []*roaring.Bitmap,
 			c.Licenses, c.NeedsApproval = d.keep, false
 			c.Detail = "another pool wants this SKU for the user; ownership passes to it"
 			pp.Transfers = append(pp.Transfers, c)
+		}
+	}
+}
+
+// goneRows are the license rows of one (user, SKU) the plan removes.
+type goneRows struct {
+	direct   bool
+	groups   []int32
+	approval bool // some of the removals wait for approval
+}
+
+// countFreed counts a seat as freed when the plan removes every row through
+// which the user holds the SKU; it is usable by this plan's adds only when
+// none of those removals waits for approval.
+func (e *Engine) countFreed(gone map[uint64]*goneRows, freed, freedNow []int) {
+	for key, g := range gone {
+		u, k := uint32(key>>32), int32(uint32(key))
+		all := true
+		for _, st := range e.snap.userStates(u) {
+			if st.sku != k || st.failed() {
+				continue
+			}
+			if (st.group < 0 && !g.direct) || (st.group >= 0 && !slices.Contains(g.groups, st.group)) {
+				all = false
+				break
+			}
+		}
+		if all {
+			freed[k]++
+			if !g.approval {
+				freedNow[k]++
+			}
 		}
 	}
 }

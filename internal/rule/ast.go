@@ -6,15 +6,17 @@ import (
 
 // Rule is a parsed and validated membership rule. Its String form is the
 // normalised rule: canonical operator and property spellings, double-quoted
-// strings, and only the parentheses precedence requires, so two spellings of
-// the same rule compare equal as strings.
+// strings, flat -and/-or chains with mixed chains parenthesised, so two
+// spellings of the same rule compare equal as strings.
 type Rule struct {
 	// Object is "user" or "device": Entra never mixes them in one rule.
 	Object string
 	Expr   Expr
 }
 
-// String returns the normalised rule; parsing it again yields the same rule.
+// String returns the normalised rule; parsing it again yields the same
+// normalised rule. (Normalising can lengthen a rule, adding hyphens and
+// quotes, so a rule near MaxLength may normalise to one over it.)
 func (r *Rule) String() string { return r.Expr.String() }
 
 // Expr is a node of the rule's syntax tree.
@@ -22,17 +24,7 @@ type Expr interface {
 	String() string
 	// Pos is where the node starts in the source, for error messages.
 	Pos() Pos
-	prec() int
 }
-
-// Binding strengths for printing, loosest first. Comparisons and quantifiers
-// are atoms; -not binds tighter than -and, which binds tighter than -or.
-const (
-	precOr = iota + 1
-	precAnd
-	precNot
-	precAtom
-)
 
 // Logical is "Left -and Right" or "Left -or Right".
 type Logical struct {
@@ -42,21 +34,22 @@ type Logical struct {
 }
 
 func (e *Logical) Pos() Pos { return e.At }
-func (e *Logical) prec() int {
-	if e.Or {
-		return precOr
-	}
-	return precAnd
-}
 
 func (e *Logical) String() string {
 	op := " -and "
 	if e.Or {
 		op = " -or "
 	}
-	// Left-associative: a left child of equal strength needs no parentheses,
-	// a right one does, so re-parsing reproduces the same tree.
-	return wrap(e.Left, e.Left.prec() < e.prec()) + op + wrap(e.Right, e.Right.prec() <= e.prec())
+	// -and and -or are associative, so a chain prints flat however it was
+	// grouped: "a -and (b -and c)" and "(a -and b) -and c" normalise alike.
+	// A chain of the other operator is always parenthesised: -and binds
+	// tighter than -or, but few readers remember that.
+	return e.operand(e.Left) + op + e.operand(e.Right)
+}
+
+func (e *Logical) operand(x Expr) string {
+	l, ok := x.(*Logical)
+	return wrap(x, ok && l.Or != e.Or)
 }
 
 // Not is "-not X".
@@ -65,8 +58,7 @@ type Not struct {
 	At Pos
 }
 
-func (e *Not) Pos() Pos  { return e.At }
-func (e *Not) prec() int { return precNot }
+func (e *Not) Pos() Pos { return e.At }
 func (e *Not) String() string {
 	_, double := e.X.(*Not)
 	return "-not " + wrap(e.X, !double)
@@ -79,10 +71,10 @@ type Comparison struct {
 	Op       Operator
 	Value    Value
 	At       Pos
+	OpAt     Pos // where the operator is, for errors about it
 }
 
-func (e *Comparison) Pos() Pos  { return e.At }
-func (e *Comparison) prec() int { return precAtom }
+func (e *Comparison) Pos() Pos { return e.At }
 func (e *Comparison) String() string {
 	return e.Property.String() + " " + e.Op.String() + " " + e.Value.String()
 }
@@ -98,8 +90,7 @@ type Quantifier struct {
 	At       Pos
 }
 
-func (e *Quantifier) Pos() Pos  { return e.At }
-func (e *Quantifier) prec() int { return precAtom }
+func (e *Quantifier) Pos() Pos { return e.At }
 func (e *Quantifier) String() string {
 	op := " -any ("
 	if e.All {
@@ -116,7 +107,6 @@ type DirectReports struct {
 }
 
 func (e *DirectReports) Pos() Pos       { return e.At }
-func (e *DirectReports) prec() int      { return precAtom }
 func (e *DirectReports) String() string { return "Direct Reports for " + quote(e.ManagerID) }
 
 func wrap(e Expr, paren bool) string {

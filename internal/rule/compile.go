@@ -2,9 +2,12 @@ package rule
 
 import (
 	"cmp"
+	"regexp/syntax"
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/RoaringBitmap/roaring/v2"
 
 	"github.com/allot-dev/allot/internal/directory"
 )
@@ -107,7 +110,13 @@ func (c *compiler) positive(op Operator, v Value, spec *propSpec) node {
 	if (op == OpEq || op == OpIn) && v.Kind != ValueNull && !slices.Contains(valueTexts(v), "") {
 		return &indexNode{property: spec.name, values: valueTexts(v), test: t}
 	}
-	return &scanNode{c: opCost(op), test: t}
+	if pred("") || op == OpMatch && strings.Contains(v.Text, "(?") {
+		// Users with an empty value may not be filed under any key, and a
+		// pattern that sets its own flags may care about case, which the
+		// index's folded keys have lost.
+		return &scanNode{c: opCost(op), test: t}
+	}
+	return &valuesNode{property: spec.name, pred: pred, scan: scanNode{c: opCost(op), test: t}}
 }
 
 func opCost(op Operator) int {
@@ -139,23 +148,58 @@ func (c *compiler) date(op Operator, v Value, get func(*directory.User) *time.Ti
 	if v.Kind == ValueNull {
 		return &scanNode{c: costScan, test: func(_ *env, u *directory.User) bool { return get(u) == nil }}
 	}
-	fixed, _ := parseDate(v.Text)
-	value := func(*env) time.Time { return fixed }
+	n := &dateNode{get: get, op: op}
 	if v.Kind == ValueNow {
 		c.usesNow = true
-		d, sign := nowOffset(v.Offset)
-		value = func(e *env) time.Time { return d.addTo(e.now, sign) }
+		n.relative = true
+		n.offset, n.sign = nowOffset(v.Offset)
+	} else {
+		n.fixed, _ = parseDate(v.Text)
 	}
-	cmpOK := map[Operator]func(int) bool{
-		OpEq: func(r int) bool { return r == 0 },
-		OpLe: func(r int) bool { return r <= 0 },
-		OpGe: func(r int) bool { return r >= 0 },
-	}[op]
-	return &scanNode{c: costScan, test: func(e *env, u *directory.User) bool {
-		t := get(u)
-		return t != nil && cmpOK(t.Compare(value(e)))
-	}}
+	return n
 }
+
+// dateNode compares a date property with a fixed date or with system.now
+// plus an offset, working the bound out once per evaluation, not per user.
+type dateNode struct {
+	get      func(*directory.User) *time.Time
+	op       Operator // OpEq, OpLe or OpGe
+	fixed    time.Time
+	relative bool
+	offset   duration
+	sign     int
+}
+
+func (n *dateNode) bound(e *env) time.Time {
+	if n.relative {
+		return n.offset.addTo(e.now, n.sign)
+	}
+	return n.fixed
+}
+
+func (n *dateNode) test(bound time.Time) test {
+	return func(_ *env, u *directory.User) bool {
+		t := n.get(u)
+		if t == nil {
+			return false
+		}
+		switch r := t.Compare(bound); n.op {
+		case OpLe:
+			return r <= 0
+		case OpGe:
+			return r >= 0
+		default:
+			return r == 0
+		}
+	}
+}
+
+func (n *dateNode) eval(e *env, cand *roaring.Bitmap) *roaring.Bitmap {
+	return scan(e, cand, n.test(n.bound(e)))
+}
+
+func (n *dateNode) match(e *env, _ uint32, u *directory.User) bool { return n.test(n.bound(e))(e, u) }
+func (n *dateNode) cost() int                                      { return costScan }
 
 func (c *compiler) quantifier(q *Quantifier, spec *propSpec) node {
 	switch spec.kind {
@@ -238,7 +282,18 @@ func stringPred(op Operator, v Value) func(string) bool {
 		if err != nil {
 			return func(string) bool { return false } // unreachable: validate compiled it
 		}
-		return re.MatchString
+		lit, anchored := literalHint(want)
+		if lit == "" || !isASCII(lit) {
+			return re.MatchString
+		}
+		// Rule out most values with a cheap literal check before running
+		// the regular expression; for ASCII values the check is exact.
+		return func(s string) bool {
+			if isASCII(s) && !(anchored && hasPrefixFold(s, lit) || !anchored && containsFold(s, lit)) {
+				return false
+			}
+			return re.MatchString(s)
+		}
 	case OpIn:
 		wants := valueTexts(v)
 		return func(s string) bool {
@@ -246,4 +301,25 @@ func stringPred(op Operator, v Value) func(string) bool {
 		}
 	}
 	return func(s string) bool { return strings.EqualFold(s, want) }
+}
+
+// literalHint returns a literal every match of pattern contains and whether
+// it must start the value, as in "^Da.*" (Da, anchored); "" when there is no
+// such leading literal.
+func literalHint(pattern string) (lit string, anchored bool) {
+	re, err := syntax.Parse(pattern, syntax.Perl)
+	if err != nil {
+		return "", false
+	}
+	subs := []*syntax.Regexp{re.Simplify()}
+	if subs[0].Op == syntax.OpConcat {
+		subs = subs[0].Sub
+	}
+	if len(subs) > 0 && subs[0].Op == syntax.OpBeginText {
+		anchored, subs = true, subs[1:]
+	}
+	if len(subs) > 0 && subs[0].Op == syntax.OpLiteral {
+		return string(subs[0].Rune), anchored
+	}
+	return "", false
 }

@@ -1,9 +1,6 @@
 package rule
 
 import (
-	"sort"
-
-	"github.com/allot-dev/allot/internal/directory"
 	"strings"
 	"unicode/utf8"
 )
@@ -45,44 +42,4 @@ func containsFold(s, sub string) bool {
 		return false
 	}
 	return strings.Contains(strings.ToLower(s), strings.ToLower(sub))
-}
-
-// FoldKey is the form under which an Index files and looks up values for
-// Equal, so that index answers agree with the case-insensitive comparison
-// Match performs.
-func FoldKey(v string) string { return strings.ToLower(v) }
-
-// IndexKey returns the folded value an Index should file user u under for
-// property, and ok=false when property is not one Equal is asked about.
-// Booleans file as "true"/"false" (unset counts as false); "manager" is the
-// manager's object ID.
-func IndexKey(u *directory.User, property string) (key string, ok bool) {
-	if property == "manager" {
-		return FoldKey(u.ManagerID), true
-	}
-	spec, found := lookupProperty("user", property)
-	if !found {
-		return "", false
-	}
-	switch spec.kind {
-	case kindString:
-		return FoldKey(spec.str(u)), true
-	case kindBool:
-		b, _ := spec.bool(u)
-		return boolKey(b), true
-	}
-	return "", false
-}
-
-// IndexableProperties lists the properties Equal may be asked about, besides
-// directory extensions (extension_<appId>_<name>) and "manager".
-func IndexableProperties() []string {
-	var out []string
-	for _, p := range userProperties {
-		if p.kind == kindString || p.kind == kindBool {
-			out = append(out, p.name)
-		}
-	}
-	sort.Strings(out)
-	return out
 }

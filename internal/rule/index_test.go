@@ -60,5 +60,18 @@ func (ix *memIndex) Equal(property, value string) (*roaring.Bitmap, bool) {
 	return roaring.New(), true
 }
 
+// Values makes memIndex a rule.ValueLister for the properties it indexes.
+func (ix *memIndex) Values(property string) ([]string, bool) {
+	m, ok := ix.eq[property]
+	if !ok {
+		return nil, false
+	}
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	return keys, true
+}
+
 func (ix *memIndex) Members(groupID string) *roaring.Bitmap { return ix.groups[groupID] }
 func (ix *memIndex) Now() time.Time                         { return ix.now }

@@ -92,6 +92,9 @@ func (l *lexer) next() rune {
 // lex turns the whole rule into tokens up front; the parser needs two tokens
 // of lookahead to decide where an unparenthesised -any body ends.
 func lex(src string) ([]token, error) {
+	if !utf8.ValidString(src) {
+		return nil, invalidUTF8(src)
+	}
 	l := &lexer{src: src, line: 1, col: 1}
 	var toks []token
 	for {
@@ -119,9 +122,6 @@ func (l *lexer) token() (token, error) {
 	if n == 0 {
 		return token{kind: tEOF, pos: start}, nil
 	}
-	if r == utf8.RuneError && n == 1 {
-		return token{}, syntaxErr(start, nil, "invalid UTF-8 byte 0x%02x", l.src[l.off])
-	}
 	if k, ok := punctuation[r]; ok {
 		l.next()
 		return l.tok(k, start, ""), nil
@@ -143,10 +143,8 @@ func (l *lexer) token() (token, error) {
 			return l.literal(start), nil
 		}
 		return token{}, syntaxErr(start, []string{"an operator such as -eq"}, "a dash must start an operator such as -eq or a negative number")
-	case r == '"':
-		return l.doubleQuoted(start)
-	case r == '\'':
-		return l.singleQuoted(start)
+	case r == '"' || r == '\'':
+		return l.quoted(start, r)
 	case r == '`':
 		return l.backtickWord(start), nil
 	case unicode.IsDigit(r) || r == '+':
@@ -175,50 +173,27 @@ func (l *lexer) literal(start Pos) token {
 	return t
 }
 
-// doubleQuoted reads "…". Inside, a backtick escapes a double quote or
-// another backtick (PowerShell's escape character, which the docs use as
-// `"Sales`"); any other backtick and every backslash are literal, so regular
-// expressions such as "\d+" need no doubling.
-func (l *lexer) doubleQuoted(start Pos) (token, error) {
+// quoted reads a string delimited by q. In "…", a backtick escapes a double
+// quote or another backtick (PowerShell's escape character, which the docs
+// use as `"Sales`"); any other backtick and every backslash are literal, so
+// regular expressions such as "\d+" need no doubling. In '…', two single
+// quotes stand for one, as the docs say, and nothing else is special.
+func (l *lexer) quoted(start Pos, q rune) (token, error) {
 	l.next()
 	var b strings.Builder
 	for {
 		r, n := l.peek()
 		if n == 0 {
-			return token{}, syntaxErr(start, []string{`"`}, "string is not closed; expected a closing \" for the quote opened here")
+			return token{}, syntaxErr(start, []string{string(q)}, "string is not closed; expected a closing %c for the quote opened here", q)
 		}
 		l.next()
-		switch r {
-		case '"':
-			return l.tok(tString, start, b.String()), nil
-		case '`':
-			if r2, _ := l.peek(); r2 == '"' || r2 == '`' {
-				l.next()
-				b.WriteRune(r2)
-				continue
-			}
-		}
-		b.WriteRune(r)
-	}
-}
-
-// singleQuoted reads '…', where two single quotes stand for one (as the docs
-// say) and nothing else is special.
-func (l *lexer) singleQuoted(start Pos) (token, error) {
-	l.next()
-	var b strings.Builder
-	for {
-		r, n := l.peek()
-		if n == 0 {
-			return token{}, syntaxErr(start, []string{"'"}, "string is not closed; expected a closing ' for the quote opened here")
-		}
-		l.next()
-		if r == '\'' {
-			if r2, _ := l.peek(); r2 == '\'' {
-				l.next()
-				b.WriteRune('\'')
-				continue
-			}
+		next, _ := l.peek()
+		switch {
+		case q == '"' && r == '`' && (next == '"' || next == '`'),
+			q == '\'' && r == '\'' && next == '\'':
+			l.next()
+			r = next
+		case r == q:
 			return l.tok(tString, start, b.String()), nil
 		}
 		b.WriteRune(r)
@@ -241,4 +216,16 @@ func (l *lexer) backtickWord(start Pos) token {
 		b.WriteRune(r)
 	}
 	return l.tok(tString, start, b.String())
+}
+
+// invalidUTF8 reports the first byte that isn't UTF-8: rules are text, and
+// a replacement character would silently change a compared value.
+func invalidUTF8(src string) error {
+	l := &lexer{src: src, line: 1, col: 1}
+	for {
+		if r, n := l.peek(); r == utf8.RuneError && n == 1 {
+			return syntaxErr(l.pos(), nil, "invalid UTF-8 byte 0x%02x", src[l.off])
+		}
+		l.next()
+	}
 }

@@ -201,3 +201,39 @@ func (n *memberOfNode) match(e *env, i uint32, _ *directory.User) bool {
 }
 
 func (n *memberOfNode) cost() int { return costIndex * len(n.groups) }
+
+// valuesNode is a string test other than equality (-startsWith, -contains,
+// -match, …) on a scalar property. When the Index can list the property's
+// distinct values, the test runs once per value instead of once per user,
+// and the answer is the union of the matching values' Equal sets: a
+// department or job title has hundreds of values, a tenant a million users.
+type valuesNode struct {
+	property string
+	pred     func(string) bool
+	scan     scanNode
+}
+
+func (n *valuesNode) eval(e *env, cand *roaring.Bitmap) *roaring.Bitmap {
+	if vl, ok := e.ix.(ValueLister); ok {
+		if keys, ok := vl.Values(n.property); ok && (len(keys) <= 64 || uint64(len(keys))*8 <= cand.GetCardinality()) {
+			var sets []*roaring.Bitmap
+			for _, k := range keys {
+				if k == "" || !n.pred(k) {
+					continue
+				}
+				b, ok := e.ix.Equal(n.property, k)
+				if !ok {
+					return n.scan.eval(e, cand)
+				}
+				if b != nil {
+					sets = append(sets, b)
+				}
+			}
+			return roaring.And(roaring.FastOr(sets...), cand)
+		}
+	}
+	return n.scan.eval(e, cand)
+}
+
+func (n *valuesNode) match(e *env, i uint32, u *directory.User) bool { return n.scan.match(e, i, u) }
+func (n *valuesNode) cost() int                                      { return n.scan.cost() }

@@ -39,22 +39,11 @@ func Parse(src string) (*Rule, error) {
 
 // posOfRune finds the position of the n-th character (0-based).
 func posOfRune(src string, n int) Pos {
-	p := Pos{Line: 1, Column: 1}
-	for i, r := range src {
-		if n == 0 {
-			p.Offset = i
-			return p
-		}
-		n--
-		if r == '\n' {
-			p.Line++
-			p.Column = 1
-		} else {
-			p.Column++
-		}
+	l := &lexer{src: src, line: 1, col: 1}
+	for ; n > 0; n-- {
+		l.next()
 	}
-	p.Offset = len(src)
-	return p
+	return l.pos()
 }
 
 // Element prefixes: inside -any/-all the current element is "_" for string
@@ -139,34 +128,26 @@ func (p *parser) parseDirectReports() (Expr, error) {
 	return &DirectReports{ManagerID: t.val, At: start}, nil
 }
 
-func (p *parser) parseOr() (Expr, error) {
-	left, err := p.parseAnd()
-	if err != nil {
-		return nil, err
-	}
-	for isKeyword(p.cur(), "or") && p.bodyContinues() {
-		at := p.advance().pos
-		right, err := p.parseAnd()
-		if err != nil {
-			return nil, err
-		}
-		left = &Logical{Or: true, Left: left, Right: right, At: at}
-	}
-	return left, nil
-}
+func (p *parser) parseOr() (Expr, error) { return p.parseChain(true) }
 
-func (p *parser) parseAnd() (Expr, error) {
-	left, err := p.parseNot()
+// parseChain reads a left-associative chain of -or terms (or = true) or of
+// -and terms, each of which binds tighter.
+func (p *parser) parseChain(or bool) (Expr, error) {
+	word, term := "and", p.parseNot
+	if or {
+		word, term = "or", func() (Expr, error) { return p.parseChain(false) }
+	}
+	left, err := term()
 	if err != nil {
 		return nil, err
 	}
-	for isKeyword(p.cur(), "and") && p.bodyContinues() {
+	for isKeyword(p.cur(), word) && p.bodyContinues() {
 		at := p.advance().pos
-		right, err := p.parseNot()
+		right, err := term()
 		if err != nil {
 			return nil, err
 		}
-		left = &Logical{Left: left, Right: right, At: at}
+		left = &Logical{Or: or, Left: left, Right: right, At: at}
 	}
 	return left, nil
 }
@@ -270,7 +251,7 @@ func (p *parser) parseComparison() (Expr, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Comparison{Property: prop, Op: op, Value: v, At: pt.pos}, nil
+	return &Comparison{Property: prop, Op: op, Value: v, At: pt.pos, OpAt: ot.pos}, nil
 }
 
 // parseProperty splits "user.department" into object and name. Names are
@@ -279,10 +260,14 @@ func parseProperty(t token) (Property, error) {
 	if t.raw == elemString {
 		return Property{Object: elemString, At: t.pos}, nil
 	}
+	expected := []string{"user.<property>", "device.<property>"}
 	obj, name, ok := strings.Cut(t.raw, ".")
-	if !ok || obj == "" || name == "" {
-		return Property{}, syntaxErr(t.pos, []string{"user.<property>", "device.<property>"},
-			"expected a property written as <object>.<property>, such as user.%s; found %s", t.raw, t.describe())
+	switch {
+	case !ok:
+		return Property{}, syntaxErr(t.pos, expected,
+			"expected a property written as <object>.<property>, such as user.%s or device.%s; found %s", t.raw, t.raw, t.describe())
+	case obj == "" || name == "":
+		return Property{}, syntaxErr(t.pos, expected, "expected a property written as <object>.<property>, such as user.department; found %s", t.describe())
 	}
 	return Property{Object: obj, Name: name, At: t.pos}, nil
 }

@@ -7,35 +7,11 @@ import (
 	"time"
 
 	"github.com/RoaringBitmap/roaring/v2"
-
-	"github.com/allot-dev/allot/internal/directory"
 )
 
-// Index is what an engine snapshot offers so a compiled rule can answer with
-// set operations instead of visiting every user. Users are dense uint32
-// indexes.
-type Index interface {
-	// Universe is every live user index. Programs never modify it.
-	Universe() *roaring.Bitmap
-	// User returns the user at index i (nil if none).
-	User(i uint32) *directory.User
-	// Equal returns the users whose property equals value, compared
-	// case-insensitively, or ok=false when the snapshot has no index for
-	// property (the program then scans). property is a canonical name as
-	// listed by IndexableProperties, or "manager" (the manager's object ID,
-	// for direct-reports rules). Programs never ask for an empty value
-	// (null checks scan) and never modify the bitmap. To agree with Match,
-	// an index must file each user under IndexKey(u, property) and look
-	// value up as FoldKey(value).
-	Equal(property, value string) (users *roaring.Bitmap, ok bool)
-	// Members returns the direct user members of a group (for memberOf).
-	Members(groupID string) *roaring.Bitmap
-	// Now is system.now: the engine is pure, so time is a parameter.
-	Now() time.Time
-}
-
 // Program is a compiled rule: a tree of set operations over an Index, with a
-// per-user predicate for re-planning single users.
+// per-user predicate for re-planning single users. A Program is immutable and
+// safe for concurrent use.
 type Program struct {
 	root    node
 	props   []string
@@ -88,6 +64,9 @@ func MustCompile(src string) *Program {
 func (p *Program) Eval(ix Index) *roaring.Bitmap {
 	e := p.env(ix)
 	u := ix.Universe()
+	if u == nil {
+		return roaring.New()
+	}
 	res := p.root.eval(e, u)
 	if res == u {
 		return u.Clone()

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"unicode/utf8"
 )
 
 // MaxMemberOfGroups is Entra's limit on the groups one memberOf rule may name.
@@ -67,16 +68,7 @@ func (v *validator) subject(p *Property) (*propSpec, error) {
 	}
 	spec, ok := lookupProperty(obj, p.Name)
 	if !ok {
-		names := userProperties
-		if obj == "device" {
-			names = deviceProperties
-		}
-		e := invalidErr(p.At, "unknown %s property %q", obj, p.Name)
-		e.Expected = propertyNames(names)
-		if obj == "user" {
-			e.Expected = append(e.Expected, "extension_<appId>_<name>")
-		}
-		return nil, e
+		return nil, unknownProperty(p, obj)
 	}
 	p.Object, p.Name = obj, spec.name
 	return spec, nil
@@ -94,9 +86,9 @@ func (v *validator) comparison(c *Comparison, elem string) error {
 		}
 		switch spec.kind {
 		case kindPlans:
-			return invalidErr(c.Property.At, "%s is a collection of objects; test it with %s -any (assignedPlan.servicePlanId -eq \"…\")", p, p)
+			return invalidErr(c.OpAt, "%s is a collection of objects; test it with %s -any (assignedPlan.servicePlanId -eq \"…\")", p, p)
 		case kindMemberOf:
-			return invalidErr(c.Property.At, "%s can only be used as %s -any (group.objectId -in ['…'])", p, p)
+			return invalidErr(c.OpAt, "%s can only be used as %s -any (group.objectId -in ['…'])", p, p)
 		}
 		return checkOperands(c, spec)
 	}
@@ -157,7 +149,7 @@ func checkOperands(c *Comparison, spec *propSpec) error {
 	switch spec.kind {
 	case kindBool:
 		if op != OpEq && op != OpNe {
-			return invalidErr(c.Property.At, "%s is Boolean and takes only -eq or -ne, not %s", name, op)
+			return invalidErr(c.OpAt, "%s is Boolean and takes only -eq or -ne, not %s", name, op)
 		}
 		if _, ok := boolValue(val); !ok && val.Kind != ValueNull {
 			return invalidErr(val.At, "%s is Boolean; expected true, false or null, found %s", name, val)
@@ -166,7 +158,7 @@ func checkOperands(c *Comparison, spec *propSpec) error {
 		switch op {
 		case OpEq, OpNe, OpLe, OpGe:
 		default:
-			return invalidErr(c.Property.At, "%s is a date and takes -eq, -ne, -le or -ge, not %s", name, op)
+			return invalidErr(c.OpAt, "%s is a date and takes -eq, -ne, -le or -ge, not %s", name, op)
 		}
 		if val.Kind != ValueNull && val.Kind != ValueNow {
 			if _, ok := parseDate(val.Text); !ok || (val.Kind != ValueString && val.Kind != ValueDate) {
@@ -175,7 +167,7 @@ func checkOperands(c *Comparison, spec *propSpec) error {
 		}
 	default: // strings and string collections
 		if op == OpLe || op == OpGe {
-			return invalidErr(c.Property.At, "%s applies only to dates (employeeHireDate), not to %s", op, name)
+			return invalidErr(c.OpAt, "%s applies only to dates (employeeHireDate), not to %s", op, name)
 		}
 		if val.Kind == ValueNow {
 			return invalidErr(val.At, "system.now can only be compared with a date property such as employeeHireDate")
@@ -185,7 +177,7 @@ func checkOperands(c *Comparison, spec *propSpec) error {
 				return invalidErr(val.At, "%s needs a quoted regular expression, found %s", op, val)
 			}
 			if _, err := compileRegexp(val.Text); err != nil {
-				return invalidErr(val.At, "invalid regular expression: %v", err)
+				return invalidErr(val.At, "invalid regular expression (Go RE2 syntax: no lookaround or backreferences): %v", err)
 			}
 		}
 	}
@@ -221,6 +213,9 @@ func compileRegexp(pattern string) (*regexp.Regexp, error) {
 }
 
 func (v *validator) quantifier(q *Quantifier) error {
+	if isElementRef(q.Property.String()) {
+		return invalidErr(q.At, "-any and -all apply to a user or device property, not to %s", q.Property)
+	}
 	spec, err := v.subject(&q.Property)
 	if err != nil {
 		return err
@@ -268,4 +263,72 @@ func (v *validator) memberOf(q *Quantifier) error {
 		}
 	}
 	return nil
+}
+
+// unknownProperty explains an unknown name: a property of the other object,
+// a near miss, or the list of what exists.
+func unknownProperty(p *Property, obj string) error {
+	at := p.At
+	at.Column += utf8.RuneCountInString(p.Object) + 1
+	at.Offset += len(p.Object) + 1
+	names, other, otherObj := userProperties, deviceProperties, "device"
+	if obj == "device" {
+		names, other, otherObj = deviceProperties, userProperties, "user"
+	}
+	e := invalidErr(at, "unknown %s property %q", obj, p.Name)
+	if n, ok := strings.CutPrefix(strings.ToLower(p.Name), "extensionattribute"); ok && n != "" {
+		e.Message += "; extension attributes run from extensionAttribute1 to extensionAttribute15"
+	} else if o, ok := other[strings.ToLower(p.Name)]; ok {
+		e.Message += fmt.Sprintf(": %s is a %s property, and a rule is about users or devices, never both", o.name, otherObj)
+	} else if near := nearest(p.Name, names); near != "" {
+		e.Message += fmt.Sprintf("; did you mean %s?", near)
+	}
+	e.Expected = propertyNames(names)
+	if obj == "user" {
+		e.Expected = append(e.Expected, "extension_<appId>_<name>")
+	}
+	return e
+}
+
+// nearest returns the property name within edit distance 2 of name, if one.
+func nearest(name string, names map[string]*propSpec) string {
+	best, bestD := "", 3
+	lower := strings.ToLower(name)
+	for k, spec := range names {
+		if d := editDistance(lower, k, bestD); d < bestD {
+			best, bestD = spec.name, d
+		}
+	}
+	return best
+}
+
+// editDistance is the Levenshtein distance between a and b, or limit when it
+// is at least limit (names are short; the early exit keeps it cheap).
+func editDistance(a, b string, limit int) int {
+	ra, rb := []rune(a), []rune(b)
+	if d := len(ra) - len(rb); d >= limit || -d >= limit {
+		return limit
+	}
+	prev := make([]int, len(rb)+1)
+	cur := make([]int, len(rb)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(ra); i++ {
+		cur[0] = i
+		rowMin := cur[0]
+		for j := 1; j <= len(rb); j++ {
+			sub := prev[j-1]
+			if ra[i-1] != rb[j-1] {
+				sub++
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, sub)
+			rowMin = min(rowMin, cur[j])
+		}
+		if rowMin >= limit {
+			return limit
+		}
+		prev, cur = cur, prev
+	}
+	return min(prev[len(rb)], limit)
 }

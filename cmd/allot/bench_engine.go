@@ -65,13 +65,13 @@ func benchEngine(t synthTenant, replans int, cpuProfile, memProfile string) (ben
 	snap := t.snapshot(steady, true)
 	snapSeconds := time.Since(start).Seconds()
 
-	start = time.Now()
+	start, cpu := time.Now(), cpuTime()
 	e, err := engine.New(snap, policy)
 	if err != nil {
 		return benchResult{}, err
 	}
 	plan := e.Plan()
-	planSeconds := time.Since(start).Seconds()
+	planSeconds, planCPU := time.Since(start).Seconds(), (cpuTime() - cpu).Seconds()
 
 	start = time.Now()
 	again := e.Plan()
@@ -82,6 +82,7 @@ func benchEngine(t synthTenant, replans int, cpuProfile, memProfile string) (ben
 
 	// Movers: a user changes department (and so department group).
 	durs := make([]time.Duration, 0, replans)
+	cpu = cpuTime()
 	changes := 0
 	for k := range replans {
 		i := uint32((uint64(k)*2654435761 + 12345) % uint64(t.users))
@@ -101,6 +102,7 @@ func benchEngine(t synthTenant, replans int, cpuProfile, memProfile string) (ben
 		}
 		changes += len(up.Adds) + len(up.Removals) + len(up.Blocked)
 	}
+	replanCPU := cpuTime() - cpu
 	slices.Sort(durs)
 	var total time.Duration
 	for _, d := range durs {
@@ -128,6 +130,8 @@ func benchEngine(t synthTenant, replans int, cpuProfile, memProfile string) (ben
 		Metrics: map[string]any{
 			"plan_seconds":      round3(planSeconds),
 			"plan_warm_seconds": round3(warmSeconds),
+			"plan_cpu_seconds":  round3(planCPU),
+			"replan_cpu_ms":     round3(float64(replanCPU.Microseconds()) / float64(len(durs)) / 1000),
 			"snapshot_seconds":  round3(snapSeconds),
 			"replan_ms":         round3(float64(total.Microseconds()) / float64(len(durs)) / 1000),
 			"replan_p99_ms":     round3(float64(durs[len(durs)*99/100].Microseconds()) / 1000),

@@ -121,6 +121,12 @@ func New(snap *Snapshot, policy *Policy) (*Engine, error) {
 		cp := e.compilePool(&e.policy.Pools[i])
 		e.pools = append(e.pools, cp)
 		if cp.err == nil && cp.group >= 0 {
+			// Validate compared targets as written; one group named by id
+			// in one pool and by display name in another meets here.
+			if other, dup := e.poolByGroup[cp.group]; dup {
+				cp.err = fmt.Errorf("target: group %q is already managed by pool %q", cp.p.Target.Group, other.p.Name)
+				continue
+			}
 			e.poolByGroup[cp.group] = cp
 		}
 	}

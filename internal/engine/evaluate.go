@@ -376,7 +376,7 @@ func (e *Engine) allocate(cp *cpool, pp *PoolPlan, adding []*roaring.Bitmap, con
 // finish fills updates, other holders and counts (step 6).
 func (e *Engine) finish(cp *cpool, pp *PoolPlan, wantDirect []*roaring.Bitmap) {
 	s := e.snap
-	pp.resultant = cp.result
+	pp.resultant = cp.result.Clone() // re-planning users later moves cp.result on
 	pp.Resultant = int(cp.result.GetCardinality())
 	pp.Unchanged = pp.Resultant - len(pp.Adds)
 	if cp.group < 0 {

@@ -61,6 +61,7 @@ type Snapshot struct {
 	values  map[int]map[string]*roaring.Bitmap // interned column → lower(value) → users
 	scans   map[[2]string]*roaring.Bitmap      // raw column scans by (column, lower(value))
 	byUPN   map[string]uint32
+	byName  map[string][]int32 // lower(display name) → groups
 	inherit map[directory.Categories]*roaring.Bitmap
 }
 
@@ -655,19 +656,23 @@ func (s *Snapshot) groupIndex(ref string) (int32, error) {
 	if i, ok := s.groupByID[strings.ToLower(ref)]; ok {
 		return i, nil
 	}
-	found := int32(-1)
-	for i, g := range s.groups {
-		if strings.EqualFold(g.g.DisplayName, ref) {
-			if found >= 0 {
-				return -1, &refError{kind: "group", ref: ref, msg: "display name is ambiguous; use the group id"}
-			}
-			found = int32(i)
+	s.mu.Lock()
+	if s.byName == nil {
+		s.byName = make(map[string][]int32, len(s.groups))
+		for i, g := range s.groups {
+			k := strings.ToLower(g.g.DisplayName)
+			s.byName[k] = append(s.byName[k], int32(i))
 		}
 	}
-	if found < 0 {
+	found := s.byName[strings.ToLower(ref)]
+	s.mu.Unlock()
+	switch len(found) {
+	case 0:
 		return -1, &refError{kind: "group", ref: ref, msg: "not found"}
+	case 1:
+		return found[0], nil
 	}
-	return found, nil
+	return -1, &refError{kind: "group", ref: ref, msg: "display name is ambiguous; use the group id"}
 }
 
 // skuIndex resolves a SKU by id or part number.

@@ -76,23 +76,10 @@ var fieldIndex = func() map[string]int {
 	for i, f := range fields {
 		m[strings.ToLower(f.name)] = i
 	}
-	m["objectid"] = colID
-	m["id"] = colID
-	m["mailnickname"] = fieldIndex0("mailNickname")
 	return m
 }()
 
-func fieldIndex0(name string) int {
-	for i, f := range fields {
-		if f.name == name {
-			return i
-		}
-	}
-	panic("engine: no field " + name) // programming error in the table above
-}
-
-// colID is a pseudo column: the user id lives in userStore.ids.
-const colID = -1
+func fieldIndex0(name string) int { return fieldIndex[strings.ToLower(name)] }
 
 // column holds one property for every user. Exactly one of raw or ids is
 // used, chosen by field.interned; both stay nil while every value is "".

@@ -44,6 +44,13 @@ func TestBlockedReasonsAndPriorities(t *testing.T) {
 		return fxSku{ID: "sku-e3", Part: "ENTERPRISEPACK", Prepaid: prepaid, Consumed: consumed, Price: "36.00",
 			Plans: []string{e3Plans, "p-teams TEAMS1"}}
 	}
+	// u1 moved from Ops to Sales; the only E3 seat is the one u1 holds.
+	mover := fixture{
+		Users:    []fxUser{{ID: "u1", UsageLocation: "US", Department: "Sales"}, {ID: "u2", UsageLocation: "US", Department: "Ops"}},
+		Skus:     []fxSku{e3(1, 1)},
+		Licenses: []fxLicense{{User: "u1", Sku: "sku-e3"}},
+		Grants:   []fxGrant{{Pool: "ops", User: "u1", Sku: "sku-e3", Since: day(1)}},
+	}
 	cases := []struct {
 		name string
 		fx   fixture
@@ -149,24 +156,14 @@ func TestBlockedReasonsAndPriorities(t *testing.T) {
 		},
 		{
 			name: "seats freed by a removal are reused, unless the removal needs approval",
-			fx: fixture{
-				Users:    []fxUser{{ID: "u1", UsageLocation: "US", Department: "Sales"}, {ID: "u2", UsageLocation: "US", Department: "Ops"}},
-				Skus:     []fxSku{e3(1, 1)},
-				Licenses: []fxLicense{{User: "u1", Sku: "sku-e3"}},
-				Grants:   []fxGrant{{Pool: "ops", User: "u1", Sku: "sku-e3", Since: day(1)}},
-			},
+			fx:   mover,
 			pol: `{pools: [
 			  {name: ops, target: {direct: true}, bundle: [{sku: ENTERPRISEPACK}], assignments: {rules: ['user.department -eq "Ops"']}}]}`,
 			want: map[string]want{"ops": {adds: []string{"u2"}, removals: []string{"u1"}}},
 		},
 		{
 			name: "approval-gated removal frees nothing yet",
-			fx: fixture{
-				Users:    []fxUser{{ID: "u1", UsageLocation: "US", Department: "Sales"}, {ID: "u2", UsageLocation: "US", Department: "Ops"}},
-				Skus:     []fxSku{e3(1, 1)},
-				Licenses: []fxLicense{{User: "u1", Sku: "sku-e3"}},
-				Grants:   []fxGrant{{Pool: "ops", User: "u1", Sku: "sku-e3", Since: day(1)}},
-			},
+			fx:   mover,
 			pol: `{pools: [
 			  {name: ops, removalApproval: true, target: {direct: true}, bundle: [{sku: ENTERPRISEPACK}], assignments: {rules: ['user.department -eq "Ops"']}}]}`,
 			want: map[string]want{"ops": {removals: []string{"u1"}, blocked: map[string]engine.Reason{"u2": engine.ReasonNoSeats}}},

@@ -174,7 +174,7 @@ func (e *Engine) screen(cp *cpool, pp *PoolPlan) {
 	}
 	cp.kept = stay
 	cp.want = roaring.Or(stay, need)
-	for _, u := range sortedUsers(blocked) {
+	for _, u := range sortedKeys(blocked) {
 		r := blocked[u]
 		pp.Blocked = append(pp.Blocked, e.change(cp, OpAdd, u, r))
 	}
@@ -274,7 +274,7 @@ func (e *Engine) removals(cp *cpool, pp *PoolPlan, wantDirect []*roaring.Bitmap,
 			forget(u, it.sku, -1)
 		}
 	}
-	for _, u := range sortedUsers(drops) {
+	for _, u := range sortedKeys(drops) {
 		d := drops[u]
 		if len(d.remove) > 0 {
 			c := e.change(cp, OpRemove, u, nil)
@@ -397,7 +397,7 @@ func (e *Engine) finish(cp *cpool, pp *PoolPlan, wantDirect []*roaring.Bitmap) {
 				upd[u] = append(upd[u], directory.AssignedLicense{SkuID: s.skus[it.sku].sku.SkuID, DisabledPlans: it.disabled})
 			}
 		}
-		for _, u := range sortedUsers(upd) {
+		for _, u := range sortedKeys(upd) {
 			c := e.change(cp, OpUpdate, u, nil)
 			c.Licenses = upd[u]
 			pp.Updates = append(pp.Updates, c)
@@ -444,13 +444,4 @@ func (e *Engine) change(cp *cpool, op Op, u uint32, r *blockReason) Change {
 		c.Reason, c.Detail = r.reason, r.detail
 	}
 	return c
-}
-
-func sortedUsers[V any](m map[uint32]V) []uint32 {
-	out := make([]uint32, 0, len(m))
-	for u := range m {
-		out = append(out, u)
-	}
-	slices.Sort(out)
-	return out
 }

@@ -61,7 +61,8 @@ type cpool struct {
 	cand    *roaring.Bitmap // assignments − exclusions, categories applied
 	candME  *roaring.Bitmap // … and mutual exclusion
 	holders *roaring.Bitmap
-	kept    *roaring.Bitmap // holders that stay (within the seat cap)
+	kept    *roaring.Bitmap // holders that stay (within the seat cap and seats)
+	evicted *roaring.Bitmap // holders whose seat went to a higher-priority pool
 	want    *roaring.Bitmap // kept + users to add (before tenant seats)
 	result  *roaring.Bitmap // kept + users added
 }

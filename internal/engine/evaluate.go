@@ -56,20 +56,19 @@ func (e *Engine) Plan() *Plan {
 	}
 	for _, cp := range live {
 		cp.candME = e.applyExclusion(cp)
+		cp.evicted = roaring.New()
 	}
 	for _, cp := range live {
 		e.screen(cp, pps[cp])
 	}
 
 	consumed := make([]int, len(s.skus))
-	freed := make([]int, len(s.skus))    // all removals
-	freedNow := make([]int, len(s.skus)) // removals that need no approval
 	wantDirect := e.wantDirect(live)
-	gone := map[uint64]*goneRows{}
-	for _, cp := range live {
-		e.removals(cp, pps[cp], wantDirect, gone)
+	freed, freedNow := e.settle(live, pps, wantDirect)
+	if e.contest(freedNow) {
+		wantDirect = e.wantDirect(live)
+		freed, freedNow = e.settle(live, pps, wantDirect)
 	}
-	e.countFreed(gone, freed, freedNow)
 
 	e.seatsLeft = make([]int, len(s.skus))
 	for k, info := range s.skus {
@@ -217,6 +216,18 @@ func (e *Engine) wantDirect(live []*cpool) []*roaring.Bitmap {
 	return out
 }
 
+// settle computes every pool's removals and the seats they free: freed
+// counts all of them, freedNow those that need no approval.
+func (e *Engine) settle(live []*cpool, pps map[*cpool]*PoolPlan, wantDirect []*roaring.Bitmap) (freed, freedNow []int) {
+	freed, freedNow = make([]int, len(e.snap.skus)), make([]int, len(e.snap.skus))
+	gone := map[uint64]*goneRows{}
+	for _, cp := range live {
+		e.removals(cp, pps[cp], wantDirect, gone)
+	}
+	e.countFreed(gone, freed, freedNow)
+	return freed, freedNow
+}
+
 // removals proposes removing what the pool granted, still held and no longer
 // wanted (step 4), and records which license rows go away so the seats
 // freed can be counted once every pool has spoken.
@@ -236,6 +247,14 @@ func (e *Engine) removals(cp *cpool, pp *PoolPlan, wantDirect []*roaring.Bitmap,
 		}
 		g.approval = g.approval || cp.p.RemovalApproval
 	}
+	pp.Removals, pp.Transfers = pp.Removals[:0], nil
+	removal := func(u uint32) Change {
+		c := e.change(cp, OpRemove, u, nil)
+		if cp.evicted.Contains(u) {
+			c.Detail = evictionDetail
+		}
+		return c
+	}
 	if cp.group >= 0 {
 		if cp.ownedGroup == nil {
 			return
@@ -243,7 +262,7 @@ func (e *Engine) removals(cp *cpool, pp *PoolPlan, wantDirect []*roaring.Bitmap,
 		gone := roaring.AndNot(roaring.And(cp.ownedGroup.users, cp.holders), cp.kept)
 		for it := gone.Iterator(); it.HasNext(); {
 			u := it.Next()
-			pp.Removals = append(pp.Removals, e.change(cp, OpRemove, u, nil))
+			pp.Removals = append(pp.Removals, removal(u))
 			for _, item := range cp.items {
 				forget(u, item.sku, cp.group)
 			}
@@ -277,7 +296,7 @@ func (e *Engine) removals(cp *cpool, pp *PoolPlan, wantDirect []*roaring.Bitmap,
 	for _, u := range sortedKeys(drops) {
 		d := drops[u]
 		if len(d.remove) > 0 {
-			c := e.change(cp, OpRemove, u, nil)
+			c := removal(u)
 			c.Licenses = d.remove
 			pp.Removals = append(pp.Removals, c)
 		}

@@ -97,7 +97,11 @@ func (p *Plan) writePool(bw *errWriter, pp *PoolPlan, parts map[string]string, o
 		if c.NeedsApproval {
 			action = "remove*"
 		}
-		row(action, c.who(), c.what(parts, p.planNames))
+		detail := c.what(parts, p.planNames)
+		if c.Detail != "" {
+			detail += ": " + c.Detail
+		}
+		row(action, c.who(), detail)
 	}
 	for _, c := range pp.Transfers {
 		row("transfer", c.who(), c.what(parts, p.planNames)+": "+c.Detail)

@@ -8,7 +8,6 @@ import (
 	"runtime/pprof"
 	"slices"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 
@@ -149,23 +148,6 @@ func benchEngine(t synthTenant, replans int, cpuProfile, memProfile string) (ben
 			"license_states":    snap.Stats().LicenseStates,
 		},
 	}, nil
-}
-
-func round3(v float64) float64 { return float64(int64(v*1000+0.5)) / 1000 }
-
-// peakRSSMB reads the process's high-water resident set (VmHWM).
-func peakRSSMB() int64 {
-	data, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		return -1
-	}
-	for _, line := range strings.Split(string(data), "\n") {
-		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
-			kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), 10, 64)
-			return kb >> 10
-		}
-	}
-	return -1
 }
 
 // synthTenant generates a realistic tenant deterministically from user

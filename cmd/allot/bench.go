@@ -54,7 +54,7 @@ func newBenchCmd(c *cli) *cobra.Command {
 			Short: s.short,
 			Args:  cobra.NoArgs,
 			RunE: func(cmd *cobra.Command, _ []string) error {
-				if path, _ := cmd.Flags().GetString("cpuprofile"); path != "" {
+				if path, _ := cmd.Flags().GetString("cpuprofile"); path != "" && cmd.Flags().Lookup("cpuprofile").Annotations["generic"] != nil {
 					f, err := os.Create(path)
 					if err != nil {
 						return err
@@ -84,9 +84,14 @@ func newBenchCmd(c *cli) *cobra.Command {
 			},
 		}
 		sub.Flags().BoolVar(&asJSON, "json", false, "print one JSON object")
-		sub.Flags().String("cpuprofile", "", "write a CPU profile of the run to this file")
 		if s.flags != nil {
 			s.flags(sub)
+		}
+		// Scenarios may profile just their measured part; the rest get a
+		// profile of the whole run.
+		if sub.Flags().Lookup("cpuprofile") == nil {
+			sub.Flags().String("cpuprofile", "", "write a CPU profile of the run to this file")
+			_ = sub.Flags().SetAnnotation("cpuprofile", "generic", []string{"true"})
 		}
 		cmd.AddCommand(sub)
 	}

@@ -364,6 +364,7 @@ func (r *run) finish(ctx context.Context) error {
 		link, full := r.links[res], r.full[res]
 		r.mu.Unlock()
 		if full {
+			r.res.Full = true
 			n, err := r.proc.sweep(ctx, res, now)
 			if err != nil {
 				return err

@@ -134,5 +134,27 @@ func TestFullSyncMatchesSimulator(t *testing.T) {
 	res, err := syncer.Sync(context.Background(), tn.Name, inventory.Options{Mailboxes: true})
 	require.NoError(t, err)
 	require.EqualValues(t, 400, res.Users)
+	require.True(t, res.Full, "a first sync reads everything")
 	requireEqualTenant(t, sim, s, tn.ID)
+
+	// SKUs start with Microsoft's list price; an operator's price survives syncs.
+	e5, err := sim.SkuID("SPE_E5")
+	require.NoError(t, err)
+	skus, err := s.ListSkus(context.Background(), tn.ID)
+	require.NoError(t, err)
+	for _, k := range skus {
+		if k.SkuID == e5 {
+			require.EqualValues(t, 5700, k.MonthlyPriceCents)
+		}
+	}
+	require.NoError(t, s.SetSkuPrice(context.Background(), tn.ID, e5, 4990, "EUR"))
+	_, err = syncer.Sync(context.Background(), tn.Name, inventory.Options{Full: true})
+	require.NoError(t, err)
+	skus, _ = s.ListSkus(context.Background(), tn.ID)
+	for _, k := range skus {
+		if k.SkuID == e5 {
+			require.EqualValues(t, 4990, k.MonthlyPriceCents)
+			require.Equal(t, "EUR", k.Currency)
+		}
+	}
 }

@@ -325,7 +325,7 @@ func (b *Builder) Build(now time.Time) *Snapshot {
 	// Flag, category and usage-location bitmaps from one pass.
 	var enabled, syncOn, noCats, noUsage []uint32
 	var cats [directory.MaxCategory][]uint32
-	usage := &us.cols[fieldIndex0("usageLocation")]
+	usage := &us.cols[colUsage]
 	for i := 0; i < n; i++ {
 		u := uint32(i)
 		if us.flags[i]&flagEnabled != 0 {

@@ -346,6 +346,7 @@ func (e *Engine) allocate(cp *cpool, pp *PoolPlan, adding []*roaring.Bitmap, con
 	s := e.snap
 	need := roaring.AndNot(cp.want, cp.kept)
 	cp.result = cp.kept.Clone()
+	pp.Adds = slices.Grow(pp.Adds, int(need.GetCardinality()))
 	var noSeat []Change
 	missing := make([]int32, 0, len(cp.items))
 	for it := need.Iterator(); it.HasNext(); {
@@ -439,6 +440,7 @@ func (e *Engine) finish(cp *cpool, pp *PoolPlan, wantDirect []*roaring.Bitmap) {
 			}
 		}
 	}
+	pp.Others = slices.Grow(pp.Others, int(others.GetCardinality()))
 	for it := others.Iterator(); it.HasNext(); {
 		u := it.Next()
 		pp.Others = append(pp.Others, Holder{UserID: s.UserID(u), UPN: s.upn(u)})

@@ -27,8 +27,11 @@ type UserPlan struct {
 // direct group memberships, by group id) to the snapshot and re-plans that
 // user alone against the last full plan. Tenant seats are those the last
 // plan left free; a seat the user takes is reserved until the next Plan, so
-// a burst of re-plans never over-commits. Only users already in the snapshot
-// can be re-planned; joiners arrive with the next snapshot.
+// a burst of re-plans never over-commits. It never takes a seat from
+// another pool's holder: contests between pools are settled by the next full
+// Plan. Only users already in the snapshot can be re-planned; joiners arrive
+// with the next snapshot. memberOf nil keeps the memberships as they are; an
+// empty slice means the user is in no group.
 //
 // It must not run concurrently with Plan or another ReplanUser.
 func (e *Engine) ReplanUser(u *directory.User, memberOf []string) (*UserPlan, error) {

@@ -125,7 +125,7 @@ func (s *Snapshot) userByRef(ref string) (uint32, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.byUPN == nil {
-		col := &s.users.cols[fieldIndex0("userPrincipalName")]
+		col := &s.users.cols[colUPN]
 		s.byUPN = make(map[string]uint32, len(col.raw))
 		for i, v := range col.raw {
 			if v != "" {
@@ -139,7 +139,7 @@ func (s *Snapshot) userByRef(ref string) (uint32, bool) {
 
 // upn is the user principal name of user i, shown beside ids in plans.
 func (s *Snapshot) upn(i uint32) string {
-	return s.users.cols[fieldIndex0("userPrincipalName")].get(i)
+	return s.users.cols[colUPN].get(i)
 }
 
 // groupIndex resolves a group by id, or by display name when unique.

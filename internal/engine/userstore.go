@@ -80,7 +80,11 @@ var fieldIndex = func() map[string]int {
 	return m
 }()
 
-func fieldIndex0(name string) int { return fieldIndex[strings.ToLower(name)] }
+// Columns the engine itself reads on hot paths.
+var (
+	colUPN   = fieldIndex["userprincipalname"]
+	colUsage = fieldIndex["usagelocation"]
+)
 
 // column holds one property for every user. Exactly one of raw or ids is
 // used, chosen by field.interned; both stay nil while every value is "".
@@ -323,7 +327,7 @@ func (s *userStore) user(i uint32) *directory.User {
 
 // valueBitmaps builds, in one pass, the bitmap of users for every dictionary
 // entry of an interned column, merged case-insensitively (rules compare
-// values without regard to case). universe limits the result.
+// values without regard to case).
 func (s *userStore) valueBitmaps(c int) map[string]*roaring.Bitmap {
 	col := &s.cols[c]
 	out := map[string]*roaring.Bitmap{}
@@ -333,16 +337,19 @@ func (s *userStore) valueBitmaps(c int) map[string]*roaring.Bitmap {
 		out[""] = all
 		return out
 	}
-	buckets := make([][]uint32, len(col.dict))
+	// Users ascend, so each Add appends to the last container.
+	byID := make([]*roaring.Bitmap, len(col.dict))
 	for i, id := range col.ids {
-		buckets[id] = append(buckets[id], uint32(i))
+		if byID[id] == nil {
+			byID[id] = roaring.New()
+		}
+		byID[id].Add(uint32(i))
 	}
-	for id, users := range buckets {
-		if len(users) == 0 {
+	for id, bm := range byID {
+		if bm == nil {
 			continue
 		}
 		key := strings.ToLower(col.dict[id])
-		bm := roaring.BitmapOf(users...)
 		if prev, ok := out[key]; ok {
 			prev.Or(bm)
 		} else {

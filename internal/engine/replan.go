@@ -294,9 +294,9 @@ func (e *Engine) replanRemoval(cp *cpool, i uint32, want map[*cpool]bool, up *Us
 		up.Removals = append(up.Removals, c)
 	}
 	if len(keep) > 0 {
-		c := e.change(cp, OpRemove, i, nil)
-		c.Licenses, c.NeedsApproval = keep, false
-		c.Detail = "another pool wants this SKU for the user; ownership passes to it"
+		c := e.change(cp, OpTransfer, i, nil)
+		c.Licenses = keep
+		c.Detail = transferDetail
 		up.Transfers = append(up.Transfers, c)
 	}
 	if !owns && cp.holders.Contains(i) {

@@ -1,7 +1,6 @@
 package engine
 
 import (
-	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -106,16 +105,12 @@ func (s *Snapshot) Len() int { return s.users.len() }
 
 // UserIndex returns the dense index of a user id.
 func (s *Snapshot) UserIndex(id string) (uint32, bool) {
-	ids := s.users.ids
-	i := sort.SearchStrings(ids, id)
-	if i < len(ids) && ids[i] == id {
-		return uint32(i), true
-	}
-	return 0, false
+	i, ok := s.users.ids.search(id)
+	return uint32(i), ok
 }
 
 // UserID returns the id of user i.
-func (s *Snapshot) UserID(i uint32) string { return s.users.ids[i] }
+func (s *Snapshot) UserID(i uint32) string { return s.users.id(i) }
 
 // userByRef resolves a user id or user principal name (case-insensitive).
 func (s *Snapshot) userByRef(ref string) (uint32, bool) {
@@ -126,10 +121,10 @@ func (s *Snapshot) userByRef(ref string) (uint32, bool) {
 	defer s.mu.Unlock()
 	if s.byUPN == nil {
 		col := &s.users.cols[colUPN]
-		s.byUPN = make(map[string]uint32, len(col.raw))
-		for i, v := range col.raw {
-			if v != "" {
-				s.byUPN[strings.ToLower(v)] = uint32(i)
+		s.byUPN = make(map[string]uint32, s.Len())
+		for i := range uint32(s.Len()) {
+			if v := col.get(i); v != "" {
+				s.byUPN[strings.ToLower(v)] = i
 			}
 		}
 	}

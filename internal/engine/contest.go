@@ -28,7 +28,7 @@ func (e *Engine) contest(freedNow []int) bool {
 	free := make([]int, ns)
 	demand := make([]int, ns)
 	for k, info := range s.skus {
-		free[k] = info.sku.Available() + freedNow[k]
+		free[k] = info.available() + freedNow[k]
 	}
 	for _, cp := range e.order {
 		if cp.err != nil {

@@ -75,7 +75,7 @@ func (e *Engine) Plan() *Plan {
 
 	e.seatsLeft = make([]int, len(s.skus))
 	for k, info := range s.skus {
-		e.seatsLeft[k] = info.sku.Available() + freedNow[k]
+		e.seatsLeft[k] = info.available() + freedNow[k]
 	}
 	clear(e.reserved)
 	adding := make([]*roaring.Bitmap, len(s.skus)) // SKUs being added in this plan
@@ -109,7 +109,7 @@ func (e *Engine) Plan() *Plan {
 		if consumed[k] == 0 && freed[k] == 0 && !e.granted(int32(k)) {
 			continue
 		}
-		c := SkuCost{SkuID: info.sku.SkuID, PartNumber: info.sku.SkuPartNumber, Available: info.sku.Available(),
+		c := SkuCost{SkuID: info.sku.SkuID, PartNumber: info.sku.SkuPartNumber, Available: info.available(),
 			Consumed: consumed[k], Freed: freed[k], UnitPrice: e.prices[k]}
 		c.Delta = Price(int64(c.Consumed-c.Freed) * int64(c.UnitPrice))
 		plan.MonthlyDelta += c.Delta

@@ -75,6 +75,16 @@ type skuInfo struct {
 	plans map[string]string // lower(plan id) and lower(plan name) → lower(plan id)
 }
 
+// available is the number of seats that can be assigned: none while the
+// subscription is suspended, deleted or locked out, whatever the counts say.
+func (info *skuInfo) available() int {
+	switch info.sku.CapabilityStatus {
+	case "Suspended", "Deleted", "LockedOut":
+		return 0
+	}
+	return info.sku.Available()
+}
+
 // userState is one license state row, compacted to 16 bytes: there are
 // several per user.
 type userState struct {

@@ -176,7 +176,7 @@ func (e *Engine) refreshUser(i uint32) {
 		}
 		setBit(t.users, i, in)
 	}
-	for _, r := range e.rules.all() {
+	for _, r := range e.rules.byText { // order is irrelevant: each rule is updated on its own
 		if r.users != nil {
 			setBit(r.users, i, r.prog.Match(s, i))
 		}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/tls"
 	"crypto/x509"
+	"errors"
 	"io"
 	"net/http"
 	"net/url"
@@ -62,14 +63,24 @@ func clientConfig(t testing.TB, info graphsim.Info) graph.Config {
 // token requests only. TODO(sim): delete once graphsim accepts them.
 func simTransport(t testing.TB, caFile string) http.RoundTripper {
 	t.Helper()
-	pem, err := os.ReadFile(caFile)
+	tr, err := newSimTransport(caFile)
 	require.NoError(t, err)
+	return tr
+}
+
+func newSimTransport(caFile string) (http.RoundTripper, error) {
+	pem, err := os.ReadFile(caFile)
+	if err != nil {
+		return nil, err
+	}
 	pool := x509.NewCertPool()
-	require.True(t, pool.AppendCertsFromPEM(pem))
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, errors.New("no certificate in " + caFile)
+	}
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
 	tr.MaxIdleConnsPerHost = 16
-	return scopeShim{tr}
+	return scopeShim{tr}, nil
 }
 
 type scopeShim struct{ next http.RoundTripper }
@@ -103,9 +114,13 @@ func (s scopeShim) RoundTrip(r *http.Request) (*http.Response, error) {
 // simUserSelect is UserSelect minus the real Graph properties graphsim does
 // not serve yet (it answers 400 for them). TODO(sim): use UserSelect once
 // graphsim renders onPremisesDistinguishedName and onPremisesSecurityIdentifier.
-var simUserSelect = slices.DeleteFunc(slices.Clone(graph.UserSelect), func(p string) bool {
-	return p == "onPremisesDistinguishedName" || p == "onPremisesSecurityIdentifier"
-})
+var simUserSelect, simUserSelectCompact = withoutSimGaps(graph.UserSelect), withoutSimGaps(graph.UserSelectCompact)
+
+func withoutSimGaps(sel []string) []string {
+	return slices.DeleteFunc(slices.Clone(sel), func(p string) bool {
+		return p == "onPremisesDistinguishedName" || p == "onPremisesSecurityIdentifier"
+	})
+}
 
 // newClient builds another client for sim, e.g. as a second app.
 func newClient(t testing.TB, sim *graphsim.Server, adjust func(*graph.Config)) *graph.Client {

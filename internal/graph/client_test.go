@@ -239,3 +239,25 @@ func TestDebugLogsCarryIDsButNoSecrets(t *testing.T) {
 		require.False(t, strings.Contains(out, secret), "log leaks %q", secret)
 	}
 }
+
+// A client tuned to the tenant's budget is never throttled; the same
+// listing unthrottled by the client runs into the budget.
+func TestRateLimitKeepsWithinBudget(t *testing.T) {
+	t.Parallel()
+	budget := &graphsim.Budget{ResourceUnits: 40, ResourceWindow: time.Second}
+	list := func(limits graph.Limits) (throttles int64, took time.Duration) {
+		var m counters
+		_, c := setup(t, graphsim.Config{Users: 600, TimeScale: 1, Budget: budget}, func(cfg *graph.Config) {
+			cfg.Metrics, cfg.Limits = m.funcs(), limits
+		})
+		start := time.Now()
+		require.NoError(t, c.ListUsers(context.Background(), graph.UserListOptions{Select: []string{"id"}, Top: 10}, Discard[graph.User]))
+		return m.throttled.Load(), time.Since(start)
+	}
+	throttles, took := list(graph.Limits{RequestsPerSecond: 30, Burst: 5})
+	require.Zero(t, throttles)
+	require.Greater(t, took, 1500*time.Millisecond, "60 pages at 30/s after a burst of 5")
+
+	throttles, _ = list(graph.Limits{})
+	require.Positive(t, throttles, "without the limiter the budget runs out")
+}

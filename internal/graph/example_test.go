@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log"
-	"net/http"
 
 	"github.com/allot-dev/allot/internal/graph"
 	"github.com/allot-dev/allot/internal/graphsim"
@@ -28,7 +27,6 @@ func Example() {
 		GraphURL:      info.GraphURL,
 		AuthorityHost: info.AuthorityURL,
 		CAFile:        info.CAFile,
-		Transport:     exampleTransport(info.CAFile),
 		Limits:        graph.Limits{Concurrency: 4, RequestsPerSecond: 200},
 	})
 	if err != nil {
@@ -92,19 +90,9 @@ func ExampleClient_UsersDelta() {
 func exampleClient(sim *graphsim.Server) *graph.Client {
 	info := sim.Info()
 	c, err := graph.New(graph.Config{TenantID: info.TenantID, ClientID: info.ClientID, ClientSecret: info.ClientSecret,
-		GraphURL: info.GraphURL, AuthorityHost: info.AuthorityURL, CAFile: info.CAFile, Transport: exampleTransport(info.CAFile)})
+		GraphURL: info.GraphURL, AuthorityHost: info.AuthorityURL, CAFile: info.CAFile})
 	if err != nil {
 		log.Fatal(err)
 	}
 	return c
-}
-
-// exampleTransport works around a simulator bug (see simTransport).
-// TODO(sim): drop it, leaving CAFile alone, once graphsim accepts MSAL's scopes.
-func exampleTransport(caFile string) http.RoundTripper {
-	tr, err := newSimTransport(caFile)
-	if err != nil {
-		log.Fatal(err)
-	}
-	return tr
 }

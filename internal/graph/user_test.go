@@ -103,7 +103,7 @@ func TestSignInActivityNeedsAuditLogPermission(t *testing.T) {
 		{ClientID: "11111111-1111-1111-1111-111111111111", ClientSecret: "no-audit", Roles: []string{"User.Read.All"}},
 	}})
 	ctx := context.Background()
-	full := newClient(t, sim, nil)
+	full := newClient(t, sim)
 	var with []graph.User
 	withSel := false
 	require.NoError(t, full.ListUsers(ctx, graph.UserListOptions{Select: []string{"id"}, SignInActivity: true},

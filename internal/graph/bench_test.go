@@ -69,7 +69,7 @@ func BenchmarkRawPagesUsers100k(b *testing.B) {
 func BenchmarkUsersDelta100k(b *testing.B) {
 	benchListing(b, func(ctx context.Context, c *graph.Client) (int, error) {
 		n := 0
-		_, err := c.UsersDelta(ctx, graph.DeltaOptions{Select: withoutSimGaps(graph.UserSelectCompact)}, func(_ *graph.Page, us []graph.User) error {
+		_, err := c.UsersDelta(ctx, graph.DeltaOptions{Select: graph.UserSelectCompact}, func(_ *graph.Page, us []graph.User) error {
 			n += len(us)
 			return nil
 		})

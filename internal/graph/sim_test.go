@@ -1,7 +1,6 @@
 package graph_test
 
 import (
-	"slices"
 	"testing"
 	"time"
 
@@ -51,14 +50,5 @@ func newClient(t testing.TB, sim *graphsim.Server, adjust ...func(*graph.Config)
 	return c
 }
 
-// simUserSelect and simUserSelectCompact leave out the real Graph properties
-// graphsim does not serve yet (it answers 400 for them).
-// TODO(sim): use UserSelect once graphsim renders onPremisesDistinguishedName
-// and onPremisesSecurityIdentifier.
-var simUserSelect, simUserSelectCompact = withoutSimGaps(graph.UserSelect), withoutSimGaps(graph.UserSelectCompact)
-
-func withoutSimGaps(sel []string) []string {
-	return slices.DeleteFunc(slices.Clone(sel), func(p string) bool {
-		return p == "onPremisesDistinguishedName" || p == "onPremisesSecurityIdentifier"
-	})
-}
+// simUserSelect and simUserSelectCompact are what the tests list users with.
+var simUserSelect, simUserSelectCompact = graph.UserSelect, graph.UserSelectCompact

@@ -180,6 +180,7 @@ func (t *sqliteTx) SQLTx() *sql.Tx { return t.tx }
 type sqlQuerier interface {
 	ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error)
 	QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row
 	PrepareContext(ctx context.Context, q string) (*sql.Stmt, error)
 }
 
@@ -224,6 +225,19 @@ func (c sqlConn) bulkUpsert(ctx context.Context, t table, rs [][]any) error {
 	ncol := len(t.cols)
 	per := min(1024, sqliteMaxVars/ncol)
 	update, insert := t.sqliteUpsert()
+	// When the tenant has no rows in the table yet (a first sync), the UPDATE
+	// cannot match and only costs a second binding of every argument: skip
+	// it. Callers pass de-duplicated rows, so no chunk of this call can
+	// repeat a key an earlier chunk inserted.
+	if update != nil {
+		var exists int
+		if err := c.q.QueryRowContext(ctx, "SELECT EXISTS (SELECT 1 FROM "+t.name+" WHERE tenant_id = ?)", rs[0][0]).Scan(&exists); err != nil {
+			return sqliteCause(err)
+		}
+		if exists == 0 {
+			update = nil
+		}
+	}
 	var stmts [2]*sql.Stmt
 	defer func() {
 		for _, s := range stmts {

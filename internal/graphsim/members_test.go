@@ -130,7 +130,6 @@ func TestNestedGroupsDoNotInheritLicenses(t *testing.T) {
 	}
 }
 
-
 // An injected timeout applies the write and drops the response: the write
 // log marks it, so a client that retries shows up as a duplicate, not a
 // second effect.

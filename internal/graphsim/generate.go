@@ -93,10 +93,10 @@ func generate(cfg Config) (*tenant, error) {
 		defaultUsageLocation: tn.country,
 		created:              now.AddDate(-7, 0, 0),
 		skuIdx:               map[string]int{},
-		userByID:             make(map[string]int32, cfg.Users),
-		userByUPN:            make(map[string]int32, cfg.Users),
 		groupByID:            make(map[string]int32, cfg.Groups),
 	}
+	t.userByID = newKeyIndex(cfg.Users, func(i int32) string { return t.users[i].id })
+	t.userByUPN = newKeyIndex(cfg.Users, func(i int32) string { return t.users[i].upn })
 	for _, p := range cat {
 		t.skuIdx[p.skuID] = len(t.skus)
 		t.skus = append(t.skus, sku{p: p, capability: "Enabled", subscriptionID: newUUID(rng), appliesTo: "User"})
@@ -194,8 +194,8 @@ func (g *generator) users(n int) []userPlan {
 		}
 		idx := int32(len(t.users))
 		t.users = append(t.users, u)
-		t.userByID[u.id] = idx
-		t.userByUPN[strings.ToLower(u.upn)] = idx
+		t.userByID.set(u.id, idx)
+		t.userByUPN.set(u.upn, idx)
 	}
 	// Seats: enough for what was planned, with a few SKUs nearly or
 	// completely exhausted so plans and group licensing hit limits.

@@ -431,7 +431,7 @@ func (s *Server) applyPatch(i int32, p *UserUpdate, creating bool) *GraphError {
 		if !strings.EqualFold(upn[at+1:], t.domain) && !strings.Contains(upn, "#EXT#") {
 			return badRequest("The domain portion of the userPrincipalName property is invalid. You must use one of the verified domain names in your organization.")
 		}
-		if j, taken := t.userByUPN[strings.ToLower(upn)]; taken && j != i && !t.users[j].deleted {
+		if j, taken := t.userByUPN.get(upn); taken && j != i && !t.users[j].deleted {
 			return badRequest("Another object with the same value for property userPrincipalName already exists.")
 		}
 		u.upn = upn
@@ -458,11 +458,12 @@ func (s *Server) applyPatch(i int32, p *UserUpdate, creating bool) *GraphError {
 			return badRequest("Invalid value specified for property 'passwordProfile' of resource 'User'.")
 		}
 	}
-	old := t.users[i].upn
-	t.users[i] = u
-	if old != u.upn {
-		delete(t.userByUPN, strings.ToLower(old))
-		t.userByUPN[strings.ToLower(u.upn)] = i
+	if old := t.users[i].upn; old != u.upn {
+		t.userByUPN.del(old, i)
+		t.users[i] = u
+		t.userByUPN.set(u.upn, i)
+	} else {
+		t.users[i] = u
 	}
 	t.users[i].ver = t.bump()
 	t.reevaluateDynamic(i, s.now())
@@ -524,8 +525,8 @@ func (s *Server) createUser(p *UserUpdate) (int32, *GraphError) {
 	if nu.mail == "" && nu.userType == "Member" {
 		nu.mail = ""
 	}
-	t.userByID[nu.id] = i
-	t.userByUPN[strings.ToLower(nu.upn)] = i
+	t.userByID.set(nu.id, i)
+	t.userByUPN.set(nu.upn, i)
 	return i, nil
 }
 

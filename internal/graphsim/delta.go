@@ -252,7 +252,7 @@ func (s *Server) userDelta(w http.ResponseWriter, r *http.Request, ri *reqInfo, 
 			e.close()
 		} else {
 			userProps.render(e, t, u, sel)
-			if names == nil || slices.Contains(names, "manager") {
+			if slices.Contains(names, "manager") { // relationships are tracked on request only
 				if u.manager >= 0 {
 					e.key("manager@delta")
 					e.openArr()

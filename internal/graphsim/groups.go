@@ -128,20 +128,11 @@ func (s *Server) getGroup(w http.ResponseWriter, r *http.Request, ri *reqInfo, p
 		writeError(w, ri, notFound(p[0]))
 		return
 	}
-	ctx := "groups/$entity"
-	if names != nil {
-		ctx = "groups(" + strings.Join(names, ",") + ")/$entity"
-	}
-	writeJSON(w, http.StatusOK, s.renderGroup(g, sel, ctx))
+	writeJSON(w, http.StatusOK, s.renderGroup(g, sel, entityContext("groups", names)))
 }
 
 func (s *Server) renderGroup(g int32, sel []int, ctx string) []byte {
-	e := newEnc(2048)
-	e.open()
-	e.kv("@odata.context", s.context(ctx))
-	groupProps.render(e, s.t, &s.t.groups[g], sel)
-	e.close()
-	return e.b
+	return renderEntity(s, groupProps, &s.t.groups[g], sel, ctx)
 }
 
 // memberSource is what /groups/{id}/… lists.

@@ -222,22 +222,31 @@ func (s *Server) getUser(w http.ResponseWriter, r *http.Request, ri *reqInfo, p 
 		writeError(w, ri, notFound(p[0]))
 		return
 	}
-	ctx := "users/$entity"
-	if names != nil {
-		ctx = "users(" + strings.Join(names, ",") + ")/$entity"
-	}
-	writeJSON(w, http.StatusOK, s.renderUser(i, sel, ctx))
+	writeJSON(w, http.StatusOK, s.renderUser(i, sel, entityContext("users", names)))
 }
 
-// renderUser encodes one user as a single-entity response. Caller holds the
-// read lock.
-func (s *Server) renderUser(i int32, sel []int, ctx string) []byte {
-	e := newEnc(1024)
+// entityContext is the @odata.context fragment of a single entity, with the
+// $select list when one was given.
+func entityContext(set string, names []string) string {
+	if names == nil {
+		return set + "/$entity"
+	}
+	return set + "(" + strings.Join(names, ",") + ")/$entity"
+}
+
+// renderEntity encodes one object as a single-entity response. Caller holds
+// the read lock.
+func renderEntity[T any](s *Server, props *propSet[T], v *T, sel []int, ctx string) []byte {
+	e := newEnc(2048)
 	e.open()
 	e.kv("@odata.context", s.context(ctx))
-	userProps.render(e, s.t, &s.t.users[i], sel)
+	props.render(e, s.t, v, sel)
 	e.close()
 	return e.b
+}
+
+func (s *Server) renderUser(i int32, sel []int, ctx string) []byte {
+	return renderEntity(s, userProps, &s.t.users[i], sel, ctx)
 }
 
 func (s *Server) getManager(w http.ResponseWriter, r *http.Request, ri *reqInfo, p []string) {

@@ -298,8 +298,9 @@ func idSet(ids string) map[string]bool {
 	return m
 }
 
-// selectNames resolves a delta $select; relationship names (members,
-// manager) are allowed and reported in names but not rendered as props.
+// selectNames resolves a $select list. The relationship rel (members or
+// manager, for delta) is allowed and reported in names but not rendered as
+// a property; hasMembersWithLicenseErrors is accepted and never returned.
 func selectNames[T any](sel string, props *propSet[T], typeName, rel string) ([]int, []string, *GraphError) {
 	if sel == "" {
 		return props.defs, nil, nil
@@ -308,10 +309,10 @@ func selectNames[T any](sel string, props *propSet[T], typeName, rel string) ([]
 	var names []string
 	for _, n := range strings.Split(sel, ",") {
 		n = strings.TrimSpace(n)
-		if n == "" {
+		if n == "" || strings.EqualFold(n, propHasLicenseErrors) {
 			continue
 		}
-		if strings.EqualFold(n, rel) {
+		if rel != "" && strings.EqualFold(n, rel) {
 			names = append(names, rel)
 			continue
 		}

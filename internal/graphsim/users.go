@@ -182,27 +182,7 @@ func (s *Server) countUsers(w http.ResponseWriter, r *http.Request, ri *reqInfo,
 
 // parseSelect resolves $select for a single-entity GET.
 func parseSelect[T any](r *http.Request, props *propSet[T], typeName string) ([]int, []string, *GraphError) {
-	sel := r.URL.Query().Get("$select")
-	if sel == "" {
-		return props.defs, nil, nil
-	}
-	var idx []int
-	var names []string
-	for _, name := range strings.Split(sel, ",") {
-		name = strings.TrimSpace(name)
-		if name == "" || strings.EqualFold(name, propHasLicenseErrors) {
-			continue
-		}
-		i, ok := props.lookup(name)
-		if !ok {
-			return nil, nil, badRequest("Could not find a property named '%s' on type '%s'.", name, typeName)
-		}
-		if !slices.Contains(idx, i) {
-			idx = append(idx, i)
-			names = append(names, props.all[i].name)
-		}
-	}
-	return idx, names, nil
+	return selectNames(r.URL.Query().Get("$select"), props, typeName, "")
 }
 
 func (s *Server) getUser(w http.ResponseWriter, r *http.Request, ri *reqInfo, p []string) {

@@ -130,7 +130,7 @@ func (s *Server) serveToken(w http.ResponseWriter, r *http.Request) {
 			s.aadError(w, http.StatusBadRequest, "invalid_request", 50027, "Invalid JWT token. The client assertion type is not supported.")
 			return
 		}
-		if err := s.verifyAssertion(app, assertion, tenant); err != nil {
+		if err := s.verifyAssertion(app, assertion); err != nil {
 			s.aadError(w, http.StatusUnauthorized, "invalid_client", 700027,
 				"Client assertion failed signature validation. "+err.Error())
 			return
@@ -278,7 +278,7 @@ func (s *Server) verifyToken(tok string) (*tokenClaims, error) {
 // the app's registered certificate, identified by its thumbprint (x5t or
 // x5t#S256), with the app as issuer and subject and this tenant's token
 // endpoint as audience.
-func (s *Server) verifyAssertion(app *App, assertion, tenant string) error {
+func (s *Server) verifyAssertion(app *App, assertion string) error {
 	if app.CertificatePEM == "" {
 		return errors.New("The application has no certificate credentials.")
 	}
@@ -360,7 +360,6 @@ func (s *Server) verifyAssertion(app *App, assertion, tenant string) error {
 	if err != nil {
 		return errors.New("Signature is invalid.")
 	}
-	_ = tenant
 	return nil
 }
 

@@ -320,6 +320,9 @@ func selectNames[T any](sel string, props *propSet[T], typeName, rel string) ([]
 		if !ok {
 			return nil, nil, badRequest("Could not find a property named '%s' on type '%s'.", n, typeName)
 		}
+		if slices.Contains(idx, i) {
+			continue
+		}
 		idx = append(idx, i)
 		names = append(names, props.all[i].name)
 	}

@@ -116,9 +116,8 @@ func Start(cfg Config) (*Server, error) {
 	s.srv = &http.Server{
 		Handler:           s.handler(),
 		ReadHeaderTimeout: 30 * time.Second,
-		ErrorLog:          nil,
+		ErrorLog:          quietLogger(), // dropped connections (timeout faults) are expected
 	}
-	s.srv.ErrorLog = quietLogger()
 	go func() { _ = s.srv.Serve(s.ln) }()
 	return s, nil
 }

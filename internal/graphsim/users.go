@@ -503,7 +503,7 @@ func (s *Server) createUser(p *UserUpdate) (int32, *GraphError) {
 	t := s.t
 	now := s.now()
 	u := user{id: newUUID(newRand(now.UnixNano() + int64(len(t.users)))), userType: "Member", manager: -1,
-		created: now.Unix(), creationType: ""}
+		created: now.Unix()}
 	i := int32(len(t.users))
 	t.users = append(t.users, u)
 	if ge := s.applyPatch(i, p, true); ge != nil {
@@ -511,9 +511,6 @@ func (s *Server) createUser(p *UserUpdate) (int32, *GraphError) {
 		return 0, ge
 	}
 	nu := &t.users[i]
-	if nu.mail == "" && nu.userType == "Member" {
-		nu.mail = ""
-	}
 	t.userByID.set(nu.id, i)
 	t.userByUPN.set(nu.upn, i)
 	return i, nil

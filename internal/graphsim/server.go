@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -58,6 +59,11 @@ func Start(cfg Config) (*Server, error) {
 	t, err := generate(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("graphsim: generate tenant: %w", err)
+	}
+	if cfg.Users >= 100_000 {
+		// Generation ran with collection paused; collect once now, before
+		// serving, rather than under the first client's requests.
+		runtime.GC()
 	}
 	s := &Server{cfg: cfg, t: t, apps: map[string]*App{}, done: make(chan struct{})}
 	s.faults = newFaultState(cfg.Seed, cfg.Faults)

@@ -210,6 +210,15 @@ func (s *Server) issueToken(app *App, aud string) (string, error) {
 	return tok, nil
 }
 
+// ExpireTokens makes every access token issued so far expired, so a test
+// can check that its client fetches a new one after a 401.
+func (s *Server) ExpireTokens() {
+	s.tokensExpiredBefore.Store(time.Now().Unix() + 1)
+	// Tokens are stamped in whole seconds: wait for the next second so
+	// tokens fetched from now on are not caught by the cutoff.
+	time.Sleep(time.Until(time.Unix(time.Now().Unix()+1, 0)))
+}
+
 // spObjectID is the service principal's object id, derived from the app id.
 func spObjectID(clientID string) string { return requestID(clientID, 1) }
 
@@ -232,7 +241,7 @@ func (s *Server) authenticate(r *http.Request, aud string) (*App, *GraphError) {
 		v = c
 	}
 	c := v.(*tokenClaims)
-	if time.Now().Unix() >= c.Exp {
+	if time.Now().Unix() >= c.Exp || c.Iat < s.tokensExpiredBefore.Load() {
 		return nil, gerr(http.StatusUnauthorized, "InvalidAuthenticationToken", "Lifetime validation failed, the token is expired.")
 	}
 	if c.Aud != aud {

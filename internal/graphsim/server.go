@@ -45,6 +45,8 @@ type Server struct {
 	// deltaExpiredBefore invalidates every delta token issued before it
 	// (unix nanoseconds); set through ExpireDeltaTokens.
 	deltaExpiredBefore atomic.Int64
+	// tokensExpiredBefore (unix seconds) expires older access tokens.
+	tokensExpiredBefore atomic.Int64
 
 	bg        sync.WaitGroup
 	pending   atomic.Int64 // group license jobs not yet finished

@@ -167,6 +167,16 @@ func TestQueryOptions(t *testing.T) {
 		require.Equal(t, "Could not find a property named 'nope' on type 'microsoft.graph.user'.", r.errMessage())
 		require.Equal(t, 501, h.call("GET", "/users?$select=mailboxSettings", nil).status)
 	})
+	t.Run("subscribedSkus $select", func(t *testing.T) {
+		r := h.call("GET", "/subscribedSkus?$select=skuId,skuPartNumber,consumedUnits,prepaidUnits", nil)
+		require.Equal(t, 200, r.status, string(r.raw))
+		for _, v := range r.values() {
+			require.Len(t, v, 4)
+			require.Contains(t, v, "prepaidUnits")
+		}
+		require.Equal(t, 400, h.call("GET", "/subscribedSkus?$select=nope", nil).status)
+		require.Equal(t, 400, h.call("GET", "/subscribedSkus?$filter=skuPartNumber eq 'SPE_E3'", nil).status)
+	})
 	t.Run("$search and $orderby", func(t *testing.T) {
 		r := h.call("GET", `/users?$search="displayName:ma"`, nil)
 		require.Equal(t, 400, r.status)

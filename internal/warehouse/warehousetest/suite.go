@@ -50,6 +50,17 @@ func Run(t *testing.T, h Harness) {
 		{"BulkUpsert", testBulkUpsert},
 		{"PolicySettings", testPolicySettings},
 		{"Grants", testGrants},
+		{"Requests", testRequests},
+		{"Workflows", testWorkflows},
+		{"Approvals", testApprovals},
+		{"ChangeQueue", testChangeQueue},
+		{"ChangeSupersede", testChangeSupersede},
+		{"ChangeLeaseExpiry", testChangeLeaseExpiry},
+		{"ChangeConcurrentClaims", testChangeConcurrentClaims},
+		{"RemovalRouting", testRemovalRouting},
+		{"Notifications", testNotifications},
+		{"WriteBudget", testWriteBudget},
+		{"LicenseRows", testLicenseRows},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

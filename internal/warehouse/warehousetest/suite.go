@@ -50,6 +50,7 @@ func Run(t *testing.T, h Harness) {
 		{"BulkUpsert", testBulkUpsert},
 		{"PolicySettings", testPolicySettings},
 		{"Grants", testGrants},
+		{"Principals", testPrincipals}, {"Delegations", testDelegations}, {"APITokens", testAPITokens}, {"Sessions", testSessions},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -252,8 +252,7 @@ func (p *processor) groups(ctx context.Context, tx warehouse.Tx, body []byte, fu
 			groups = append(groups, directory.Group{})
 			applyGroup(&groups[len(groups)-1], it, always)
 			p.seenGroups[it.ID] = struct{}{}
-		} else if !full && has[i]("displayName") || has[i]("groupTypes") || has[i]("assignedLicenses") || has[i]("membershipRule") ||
-			has[i]("mailEnabled") || has[i]("securityEnabled") || has[i]("description") || has[i]("licenseProcessingState") {
+		} else if !full && carriesGroupProperties(has[i]) {
 			g := existing[it.ID]
 			applyGroup(&g, it, has[i])
 			groups = append(groups, g)
@@ -299,6 +298,18 @@ func (p *processor) groups(ctx context.Context, tx warehouse.Tx, body []byte, fu
 	}
 	n.groups, n.members, n.deleted = int64(len(groups)), int64(len(resetMembers)+len(adds)+len(dels)), int64(len(removed))
 	return n, nil
+}
+
+// carriesGroupProperties tells an incremental entry that changed the group
+// itself from one that only reports member changes.
+func carriesGroupProperties(has func(string) bool) bool {
+	for _, k := range []string{"displayName", "description", "mail", "mailNickname", "mailEnabled", "securityEnabled",
+		"groupTypes", "membershipRule", "membershipRuleProcessingState", "assignedLicenses", "licenseProcessingState"} {
+		if has(k) {
+			return true
+		}
+	}
+	return false
 }
 
 func (p *processor) licenses(ctx context.Context, tx warehouse.Tx, body []byte) (counts, error) {

@@ -167,3 +167,18 @@ func migrate[TTx any](ctx context.Context, d riverdriver.Driver[TTx]) error {
 	_, err = m.Migrate(ctx, rivermigrate.DirectionUp, nil)
 	return err
 }
+
+// ErrNotInWorker means Enqueue was called outside a River worker.
+var ErrNotInWorker = errors.New("job: not inside a worker")
+
+// Enqueue inserts a job from inside a worker, through the client working the
+// current job, whichever backend it runs on. Schedulers use it to fan out.
+func Enqueue(ctx context.Context, args river.JobArgs, opts *river.InsertOpts) (*rivertype.JobInsertResult, error) {
+	if c, err := river.ClientFromContextSafely[*sql.Tx](ctx); err == nil {
+		return c.Insert(ctx, args, opts)
+	}
+	if c, err := river.ClientFromContextSafely[pgx.Tx](ctx); err == nil {
+		return c.Insert(ctx, args, opts)
+	}
+	return nil, ErrNotInWorker
+}

@@ -173,7 +173,7 @@ func (pc *poolCheck) check(e *Engine, u uint32) *blockReason {
 	s, cf := e.snap, e.cons
 	held := map[string]bool{}
 	for _, st := range s.userStates(u) {
-		if st.err || slices.Contains(pc.items, st.sku) {
+		if st.failed() || slices.Contains(pc.items, st.sku) {
 			continue
 		}
 		for _, it := range pc.items {

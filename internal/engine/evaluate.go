@@ -56,17 +56,18 @@ func (e *Engine) Plan() *Plan {
 	}
 	for _, cp := range live {
 		cp.candME = e.applyExclusion(cp)
+		cp.evicted = roaring.New()
 	}
 	for _, cp := range live {
 		e.screen(cp, pps[cp])
 	}
 
 	consumed := make([]int, len(s.skus))
-	freed := make([]int, len(s.skus))    // all removals
-	freedNow := make([]int, len(s.skus)) // removals that need no approval
 	wantDirect := e.wantDirect(live)
-	for _, cp := range live {
-		e.removals(cp, pps[cp], wantDirect, freed, freedNow)
+	freed, freedNow := e.settle(live, pps, wantDirect)
+	if e.contest(freedNow) {
+		wantDirect = e.wantDirect(live)
+		freed, freedNow = e.settle(live, pps, wantDirect)
 	}
 
 	e.seatsLeft = make([]int, len(s.skus))
@@ -88,7 +89,7 @@ func (e *Engine) Plan() *Plan {
 	}
 	e.hasPlan = true
 
-	plan := &Plan{Currency: e.policy.Currency}
+	plan := &Plan{Currency: e.policy.Currency, planNames: e.cons.names}
 	for _, cp := range e.pools {
 		pp := pps[cp]
 		plan.Pools = append(plan.Pools, *pp)
@@ -172,7 +173,7 @@ func (e *Engine) screen(cp *cpool, pp *PoolPlan) {
 	}
 	cp.kept = stay
 	cp.want = roaring.Or(stay, need)
-	for _, u := range sortedUsers(blocked) {
+	for _, u := range sortedKeys(blocked) {
 		r := blocked[u]
 		pp.Blocked = append(pp.Blocked, e.change(cp, OpAdd, u, r))
 	}
@@ -215,20 +216,44 @@ func (e *Engine) wantDirect(live []*cpool) []*roaring.Bitmap {
 	return out
 }
 
+// settle computes every pool's removals and the seats they free: freed
+// counts all of them, freedNow those that need no approval.
+func (e *Engine) settle(live []*cpool, pps map[*cpool]*PoolPlan, wantDirect []*roaring.Bitmap) (freed, freedNow []int) {
+	freed, freedNow = make([]int, len(e.snap.skus)), make([]int, len(e.snap.skus))
+	gone := map[uint64]*goneRows{}
+	for _, cp := range live {
+		e.removals(cp, pps[cp], wantDirect, gone)
+	}
+	e.countFreed(gone, freed, freedNow)
+	return freed, freedNow
+}
+
 // removals proposes removing what the pool granted, still held and no longer
-// wanted (step 4), and counts the seats that frees.
-func (e *Engine) removals(cp *cpool, pp *PoolPlan, wantDirect []*roaring.Bitmap, freed, freedNow []int) {
+// wanted (step 4), and records which license rows go away so the seats
+// freed can be counted once every pool has spoken.
+func (e *Engine) removals(cp *cpool, pp *PoolPlan, wantDirect []*roaring.Bitmap, gone map[uint64]*goneRows) {
 	s := e.snap
-	free := func(k int32, u uint32, except func(userState) bool) {
-		for _, st := range s.userStates(u) {
-			if st.sku == k && !st.err && !except(st) {
-				return // still held another way
-			}
+	forget := func(u uint32, k int32, group int32) {
+		key := uint64(u)<<32 | uint64(uint32(k))
+		g := gone[key]
+		if g == nil {
+			g = &goneRows{}
+			gone[key] = g
 		}
-		freed[k]++
-		if !cp.p.RemovalApproval {
-			freedNow[k]++
+		if group < 0 {
+			g.direct = true
+		} else {
+			g.groups = append(g.groups, group)
 		}
+		g.approval = g.approval || cp.p.RemovalApproval
+	}
+	pp.Removals, pp.Transfers = pp.Removals[:0], nil
+	removal := func(u uint32) Change {
+		c := e.change(cp, OpRemove, u, nil)
+		if cp.evicted.Contains(u) {
+			c.Detail = evictionDetail
+		}
+		return c
 	}
 	if cp.group >= 0 {
 		if cp.ownedGroup == nil {
@@ -237,9 +262,9 @@ func (e *Engine) removals(cp *cpool, pp *PoolPlan, wantDirect []*roaring.Bitmap,
 		gone := roaring.AndNot(roaring.And(cp.ownedGroup.users, cp.holders), cp.kept)
 		for it := gone.Iterator(); it.HasNext(); {
 			u := it.Next()
-			pp.Removals = append(pp.Removals, e.change(cp, OpRemove, u, nil))
+			pp.Removals = append(pp.Removals, removal(u))
 			for _, item := range cp.items {
-				free(item.sku, u, func(st userState) bool { return st.group == cp.group })
+				forget(u, item.sku, cp.group)
 			}
 		}
 		return
@@ -265,13 +290,13 @@ func (e *Engine) removals(cp *cpool, pp *PoolPlan, wantDirect []*roaring.Bitmap,
 				continue
 			}
 			d.remove = append(d.remove, directory.AssignedLicense{SkuID: sku, DisabledPlans: []string{}})
-			free(it.sku, u, func(st userState) bool { return st.group < 0 })
+			forget(u, it.sku, -1)
 		}
 	}
-	for _, u := range sortedUsers(drops) {
+	for _, u := range sortedKeys(drops) {
 		d := drops[u]
 		if len(d.remove) > 0 {
-			c := e.change(cp, OpRemove, u, nil)
+			c := removal(u)
 			c.Licenses = d.remove
 			pp.Removals = append(pp.Removals, c)
 		}
@@ -280,6 +305,38 @@ func (e *Engine) removals(cp *cpool, pp *PoolPlan, wantDirect []*roaring.Bitmap,
 			c.Licenses, c.NeedsApproval = d.keep, false
 			c.Detail = "another pool wants this SKU for the user; ownership passes to it"
 			pp.Transfers = append(pp.Transfers, c)
+		}
+	}
+}
+
+// goneRows are the license rows of one (user, SKU) the plan removes.
+type goneRows struct {
+	direct   bool
+	groups   []int32
+	approval bool // some of the removals wait for approval
+}
+
+// countFreed counts a seat as freed when the plan removes every row through
+// which the user holds the SKU; it is usable by this plan's adds only when
+// none of those removals waits for approval.
+func (e *Engine) countFreed(gone map[uint64]*goneRows, freed, freedNow []int) {
+	for key, g := range gone {
+		u, k := uint32(key>>32), int32(uint32(key))
+		all := true
+		for _, st := range e.snap.userStates(u) {
+			if st.sku != k || st.failed() {
+				continue
+			}
+			if (st.group < 0 && !g.direct) || (st.group >= 0 && !slices.Contains(g.groups, st.group)) {
+				all = false
+				break
+			}
+		}
+		if all {
+			freed[k]++
+			if !g.approval {
+				freedNow[k]++
+			}
 		}
 	}
 }
@@ -338,7 +395,7 @@ func (e *Engine) allocate(cp *cpool, pp *PoolPlan, adding []*roaring.Bitmap, con
 // finish fills updates, other holders and counts (step 6).
 func (e *Engine) finish(cp *cpool, pp *PoolPlan, wantDirect []*roaring.Bitmap) {
 	s := e.snap
-	pp.resultant = cp.result
+	pp.resultant = cp.result.Clone() // re-planning users later moves cp.result on
 	pp.Resultant = int(cp.result.GetCardinality())
 	pp.Unchanged = pp.Resultant - len(pp.Adds)
 	if cp.group < 0 {
@@ -359,14 +416,23 @@ func (e *Engine) finish(cp *cpool, pp *PoolPlan, wantDirect []*roaring.Bitmap) {
 				upd[u] = append(upd[u], directory.AssignedLicense{SkuID: s.skus[it.sku].sku.SkuID, DisabledPlans: it.disabled})
 			}
 		}
-		for _, u := range sortedUsers(upd) {
+		for _, u := range sortedKeys(upd) {
 			c := e.change(cp, OpUpdate, u, nil)
 			c.Licenses = upd[u]
 			pp.Updates = append(pp.Updates, c)
 		}
 	}
+	// Other holders: for a group target, members the pool neither wants nor
+	// added; for a direct target, direct assignments of the bundle that no
+	// direct pool wants (licenses that come through a group belong to that
+	// group's pool, which reports them).
 	others := roaring.AndNot(roaring.AndNot(cp.holders, cp.result), cp.ownedUsers())
 	if cp.group < 0 {
+		parts := make([]*roaring.Bitmap, len(cp.items))
+		for k, it := range cp.items {
+			parts[k] = s.holdDirect[it.sku]
+		}
+		others.And(roaring.FastOr(parts...))
 		for _, it := range cp.items {
 			if w := wantDirect[it.sku]; w != nil {
 				others.AndNot(w)
@@ -397,13 +463,4 @@ func (e *Engine) change(cp *cpool, op Op, u uint32, r *blockReason) Change {
 		c.Reason, c.Detail = r.reason, r.detail
 	}
 	return c
-}
-
-func sortedUsers[V any](m map[uint32]V) []uint32 {
-	out := make([]uint32, 0, len(m))
-	for u := range m {
-		out = append(out, u)
-	}
-	slices.Sort(out)
-	return out
 }

@@ -134,6 +134,8 @@ type Plan struct {
 	Currency     string     `json:"currency,omitempty"`
 	MonthlyDelta Price      `json:"monthlyDelta"`
 	Totals       Totals     `json:"totals"`
+
+	planNames map[string]string // service plan id → name, for text rendering
 }
 
 // Pool returns the plan of the named pool, or nil.

@@ -297,7 +297,10 @@ func (e *Engine) replanRemoval(cp *cpool, i uint32, want map[*cpool]bool, up *Us
 		up.Transfers = append(up.Transfers, c)
 	}
 	if !owns && cp.holders.Contains(i) {
-		others := true
+		others := false
+		for _, it := range cp.items {
+			others = others || s.holdDirect[it.sku].Contains(i)
+		}
 		for _, it := range cp.items {
 			others = others && !e.directWanted(cp, it.sku, want)
 		}

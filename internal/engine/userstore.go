@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -76,23 +77,10 @@ var fieldIndex = func() map[string]int {
 	for i, f := range fields {
 		m[strings.ToLower(f.name)] = i
 	}
-	m["objectid"] = colID
-	m["id"] = colID
-	m["mailnickname"] = fieldIndex0("mailNickname")
 	return m
 }()
 
-func fieldIndex0(name string) int {
-	for i, f := range fields {
-		if f.name == name {
-			return i
-		}
-	}
-	panic("engine: no field " + name) // programming error in the table above
-}
-
-// colID is a pseudo column: the user id lives in userStore.ids.
-const colID = -1
+func fieldIndex0(name string) int { return fieldIndex[strings.ToLower(name)] }
 
 // column holds one property for every user. Exactly one of raw or ids is
 // used, chosen by field.interned; both stay nil while every value is "".
@@ -184,17 +172,18 @@ const (
 	flagSyncEnabled                   // *onPremisesSyncEnabled
 )
 
-// userExtra holds the multi-valued and rarely used parts of a user; nil for
-// most users.
+// userExtra holds the multi-valued parts of a user; nil for users without.
 type userExtra struct {
 	otherMails     []string
 	proxyAddresses []string
 	extensions     map[string]string
 	assignedPlans  []directory.AssignedPlan
-	times          [8]*time.Time
 }
 
-// The time properties kept in userExtra.times.
+// noTime marks an unset time in a time column.
+const noTime = math.MinInt64
+
+// The time properties, each kept as a column of UnixNano values (UTC).
 var timeFields = []struct {
 	get func(*directory.User) *time.Time
 	set func(*directory.User, *time.Time)
@@ -211,13 +200,14 @@ var timeFields = []struct {
 type userStore struct {
 	ids   []string
 	cols  []column
+	times [][]int64 // per timeFields entry; nil until some user has that time
 	flags []uint8
 	cats  []directory.Categories
 	extra []*userExtra
 }
 
 func newUserStore() *userStore {
-	return &userStore{cols: make([]column, len(fields))}
+	return &userStore{cols: make([]column, len(fields)), times: make([][]int64, len(timeFields))}
 }
 
 func (s *userStore) len() int { return len(s.ids) }
@@ -247,32 +237,35 @@ func (s *userStore) put(i uint32, u *directory.User) {
 	}
 	s.flags[i] = fl
 	s.cats[i] = u.Categories
-	var x userExtra
-	has := false
+	s.extra[i] = nil
 	if len(u.OtherMails) > 0 || len(u.ProxyAddresses) > 0 || len(u.Extensions) > 0 || len(u.AssignedPlans) > 0 {
-		x.otherMails, x.proxyAddresses, x.assignedPlans = u.OtherMails, u.ProxyAddresses, u.AssignedPlans
-		x.extensions = u.Extensions
-		has = true
+		s.extra[i] = &userExtra{otherMails: u.OtherMails, proxyAddresses: u.ProxyAddresses,
+			extensions: u.Extensions, assignedPlans: u.AssignedPlans}
 	}
 	for k, tf := range timeFields {
-		if t := tf.get(u); t != nil {
-			tt := *t
-			x.times[k] = &tt
-			has = true
+		t := tf.get(u)
+		if s.times[k] == nil && t == nil {
+			continue
 		}
-	}
-	if has {
-		s.extra[i] = &x
-	} else {
-		s.extra[i] = nil
+		for len(s.times[k]) < n {
+			s.times[k] = append(s.times[k], noTime)
+		}
+		s.times[k][i] = noTime
+		if t != nil {
+			s.times[k][i] = t.UnixNano()
+		}
 	}
 }
 
-// finish pads late-allocated columns and drops build-only lookup maps of
-// near-unique columns.
+// finish pads columns allocated part-way through to every user.
 func (s *userStore) finish() {
 	for c := range s.cols {
 		s.cols[c].grow(len(s.ids))
+	}
+	for k := range s.times {
+		for s.times[k] != nil && len(s.times[k]) < len(s.ids) {
+			s.times[k] = append(s.times[k], noTime)
+		}
 	}
 }
 
@@ -288,6 +281,15 @@ func (s *userStore) permute(perm []uint32) {
 	s.ids, s.flags, s.cats, s.extra = ids, flags, cats, extra
 	for c := range s.cols {
 		s.cols[c].permute(perm)
+	}
+	for k, col := range s.times {
+		if col != nil {
+			out := make([]int64, len(perm))
+			for j, old := range perm {
+				out[j] = col[old]
+			}
+			s.times[k] = out
+		}
 	}
 }
 
@@ -309,11 +311,11 @@ func (s *userStore) user(i uint32) *directory.User {
 	if x := s.extra[i]; x != nil {
 		u.OtherMails, u.ProxyAddresses, u.AssignedPlans = x.otherMails, x.proxyAddresses, x.assignedPlans
 		u.Extensions = x.extensions
-		for k, tf := range timeFields {
-			if x.times[k] != nil {
-				t := *x.times[k]
-				tf.set(u, &t)
-			}
+	}
+	for k, tf := range timeFields {
+		if col := s.times[k]; col != nil && col[i] != noTime {
+			t := time.Unix(0, col[i]).UTC()
+			tf.set(u, &t)
 		}
 	}
 	return u

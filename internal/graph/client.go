@@ -154,7 +154,7 @@ func (c *Client) do(ctx context.Context, r *call) (*response, error) {
 			c.metrics.Retried(r.op, "401")
 			continue
 		case retryable(resp.status):
-			ra, hasRA := parseRetryAfter(resp.header.Get("Retry-After"), time.Now())
+			ra, hasRA := retryAfter(resp.header.Get, time.Now())
 			if resp.status == http.StatusTooManyRequests {
 				c.metrics.Throttled(r.op, ra)
 			}

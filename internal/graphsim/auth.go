@@ -140,7 +140,17 @@ func (s *Server) serveToken(w http.ResponseWriter, r *http.Request) {
 			"The request body must contain the following parameter: 'client_assertion' or 'client_secret'.")
 		return
 	}
-	scope := resourceScope(r.PostForm.Get("scope"))
+	// MSAL adds the OIDC scopes to every request; Entra ignores them for
+	// client credentials.
+	var scopes []string
+	for _, sc := range strings.Fields(r.PostForm.Get("scope")) {
+		switch sc {
+		case "openid", "profile", "offline_access", "email":
+		default:
+			scopes = append(scopes, sc)
+		}
+	}
+	scope := strings.Join(scopes, " ")
 	if scope == "" {
 		s.aadError(w, http.StatusBadRequest, "invalid_request", 900144, "The request body must contain the following parameter: 'scope'.")
 		return
@@ -303,7 +313,11 @@ func (s *Server) verifyAssertion(app *App, assertion, tenant string) error {
 	}
 	s1 := sha1.Sum(cert.Raw)
 	s256 := sha256.Sum256(cert.Raw)
-	if hdr.X5t != b64.EncodeToString(s1[:]) && hdr.X5tS256 != b64.EncodeToString(s256[:]) {
+	// MSAL sends standard base64 (RFC 7515 says base64url); accept both.
+	thumbOK := func(got string, sum []byte) bool {
+		return got != "" && (got == b64.EncodeToString(sum) || got == base64.StdEncoding.EncodeToString(sum))
+	}
+	if !thumbOK(hdr.X5t, s1[:]) && !thumbOK(hdr.X5tS256, s256[:]) {
 		return errors.New("Key was not found (thumbprint mismatch).")
 	}
 	if !strings.EqualFold(claims.Iss, app.ClientID) || !strings.EqualFold(claims.Sub, app.ClientID) {
@@ -420,19 +434,4 @@ func (s *Server) serveInstanceDiscovery(w http.ResponseWriter, _ *http.Request) 
 		"api-version":               "1.1",
 		"metadata":                  []map[string]any{{"preferred_network": host, "preferred_cache": host, "aliases": []string{host}}},
 	})
-}
-
-// resourceScope drops the OpenID Connect scopes (openid, profile,
-// offline_access, email) that MSAL adds to every token request, as Entra
-// does, leaving the resource scope a client-credentials request is about.
-func resourceScope(raw string) string {
-	var keep []string
-	for _, f := range strings.Fields(raw) {
-		switch f {
-		case "openid", "profile", "offline_access", "email":
-		default:
-			keep = append(keep, f)
-		}
-	}
-	return strings.Join(keep, " ")
 }

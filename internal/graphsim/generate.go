@@ -461,7 +461,7 @@ func (g *generator) groups(n int, plans []userPlan) {
 	}
 	t.groups = make([]group, 0, n)
 	for k, s := range specs {
-		nick := asciiLower(strings.NewReplacer(" ", "", "-", "", ".", "").Replace(s.name))
+		nick := asciiLower(nickReplacer.Replace(s.name))
 		gr := group{
 			id: newUUID(rng), displayName: s.name, description: s.desc, mailNickname: nick,
 			mailEnabled: s.mail, securityEnab: s.security, groupTypes: s.types, visibility: s.visibility,
@@ -561,6 +561,8 @@ func (g *generator) groups(n int, plans []userPlan) {
 		}
 	}
 }
+
+var nickReplacer = strings.NewReplacer(" ", "", "-", "", ".", "")
 
 // rawAdd adds a membership during generation, skipping change tracking.
 func (g *generator) rawAdd(gi int32, r ref) {

@@ -115,8 +115,21 @@ func (s *Server) assignUserLicense(w http.ResponseWriter, r *http.Request, ri *r
 		writeError(w, ri, ge)
 		return
 	}
-	writeJSON(w, http.StatusOK, s.renderUser(i, userProps.defs, "users/$entity"))
+	writeJSON(w, http.StatusOK, s.renderUser(i, assignLicenseSel, "users/$entity"))
 }
+
+// assignLicenseSel is what assignLicense returns: the user with its
+// licensing properties (as in the documented response), without the
+// properties Graph only returns on a single-user $select.
+var assignLicenseSel = func() []int {
+	var out []int
+	for i, p := range userProps.all {
+		if !p.listUnsupported && p.name != "signInActivity" {
+			out = append(out, i)
+		}
+	}
+	return out
+}()
 
 // assignLicense applies a direct license change to user i with every check of
 // graph.md §3.2, all or nothing, recording one write per SKU effect. Caller
@@ -210,21 +223,18 @@ func (s *Server) assignLicense(i int32, add []LicenseChange, remove []string, ri
 		}
 	}
 	// Plans: mutual exclusion and dependencies over the resulting set.
-	enabled := map[string]int16{}
-	for _, l := range next {
-		if !l.holdsSeat() {
-			continue
-		}
-		if a, b, bad := t.conflict(enabled, l.sku, l.disabled); bad {
+	for k := range next {
+		if a, b, bad := t.conflict(next[:k], next[k].sku, next[k].disabled); bad && next[k].holdsSeat() {
 			return reject(badRequest("License assignment failed because service plans %s, %s are mutually exclusive.", a, b))
 		}
-		for _, pl := range t.skus[l.sku].p.plans {
-			if !slices.Contains(l.disabled, pl.id) {
-				enabled[pl.id] = l.sku
-			}
-		}
 	}
+	enabled := t.enabledPlans(next)
+	pids := make([]string, 0, len(enabled))
 	for pid := range enabled {
+		pids = append(pids, pid)
+	}
+	slices.Sort(pids) // a stable message when several dependencies fail
+	for _, pid := range pids {
 		deps, ok := planDependencies[pid]
 		if !ok {
 			continue

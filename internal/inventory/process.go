@@ -119,6 +119,35 @@ type userItem struct {
 	ManagerDelta []graph.DirectoryObject `json:"manager@delta"`
 }
 
+// decodeItems decodes a page's entries. Full rounds carry complete objects
+// and decode in one pass; incremental rounds may carry only the changed
+// properties, so each entry also reports which properties it has.
+func decodeItems[T any](body []byte, full bool) ([]T, []func(string) bool, error) {
+	if full {
+		items, err := page[T](body)
+		has := make([]func(string) bool, len(items))
+		for i := range has {
+			has[i] = always
+		}
+		return items, has, err
+	}
+	raws, err := page[json.RawMessage](body)
+	if err != nil {
+		return nil, nil, err
+	}
+	items := make([]T, len(raws))
+	has := make([]func(string) bool, len(raws))
+	for i, raw := range raws {
+		if err := json.Unmarshal(raw, &items[i]); err != nil {
+			return nil, nil, err
+		}
+		if has[i], err = keysOf(raw); err != nil {
+			return nil, nil, err
+		}
+	}
+	return items, has, nil
+}
+
 // keysOf reports which top-level properties an object carried.
 func keysOf(raw json.RawMessage) (func(string) bool, error) {
 	var m map[string]json.RawMessage
@@ -130,30 +159,18 @@ func keysOf(raw json.RawMessage) (func(string) bool, error) {
 
 func (p *processor) users(ctx context.Context, tx warehouse.Tx, body []byte, full bool) (counts, error) {
 	var n counts
-	raws, err := page[json.RawMessage](body)
+	items, has, err := decodeItems[userItem](body, full)
 	if err != nil {
-		return n, err
+		return n, fmt.Errorf("malformed user: %w", err)
 	}
-	items := make([]userItem, len(raws))
-	has := make([]func(string) bool, len(raws))
 	var removed, ids []string
-	for i, raw := range raws {
-		if err := json.Unmarshal(raw, &items[i]); err != nil {
-			return n, fmt.Errorf("malformed user: %w", err)
-		}
+	for i := range items {
 		if items[i].ID == "" {
 			return n, fmt.Errorf("malformed user: no id")
 		}
 		if items[i].Removed != nil {
 			removed = append(removed, items[i].ID)
-			continue
-		}
-		has[i] = always
-		if !full {
-			// Incremental rounds may carry only the changed properties.
-			if has[i], err = keysOf(raw); err != nil {
-				return n, err
-			}
+		} else if !full {
 			ids = append(ids, items[i].ID)
 		}
 	}
@@ -202,28 +219,18 @@ func (p *processor) users(ctx context.Context, tx warehouse.Tx, body []byte, ful
 
 func (p *processor) groups(ctx context.Context, tx warehouse.Tx, body []byte, full bool) (counts, error) {
 	var n counts
-	raws, err := page[json.RawMessage](body)
+	items, has, err := decodeItems[graph.Group](body, full)
 	if err != nil {
-		return n, err
+		return n, fmt.Errorf("malformed group: %w", err)
 	}
-	items := make([]graph.Group, len(raws))
-	has := make([]func(string) bool, len(raws))
 	var removed, ids []string
-	for i, raw := range raws {
-		if err := json.Unmarshal(raw, &items[i]); err != nil {
-			return n, fmt.Errorf("malformed group: %w", err)
-		}
+	for i := range items {
 		if items[i].ID == "" {
 			return n, fmt.Errorf("malformed group: no id")
 		}
 		if items[i].Removed != nil {
 			removed = append(removed, items[i].ID)
-			continue
-		}
-		if !full {
-			if has[i], err = keysOf(raw); err != nil {
-				return n, err
-			}
+		} else if !full {
 			ids = append(ids, items[i].ID)
 		}
 	}

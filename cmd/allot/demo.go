@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -24,14 +23,6 @@ func init() { register(newDemoCmd) }
 
 //go:embed demo_pools.yaml
 var demoPools []byte
-
-// demoPrices are list prices (USD per user per month) so the dashboard and
-// plans show money; real tenants set their own.
-var demoPrices = map[string]int64{
-	"SPE_E3": 3600, "SPE_E5": 5700, "SPE_F1": 225, "ENTERPRISEPACK": 2300, "EMS": 1060,
-	"O365_BUSINESS_PREMIUM": 2200, "AAD_PREMIUM": 600, "POWER_BI_PRO": 1000, "VISIOCLIENT": 1500,
-	"PROJECTPROFESSIONAL": 3000, "EXCHANGESTANDARD": 400,
-}
 
 // demoTenant is the name the simulated tenant is registered under.
 const demoTenant = "contoso"
@@ -85,9 +76,6 @@ one-time administrator password. Stop it with Ctrl-C.`,
 			}
 			fmt.Fprintf(c.stdout, "synced %d users, %d groups, %d memberships, %d license assignments in %.1f s\n",
 				res.Users, res.Groups, res.Memberships, res.LicenseStates, time.Since(syncStart).Seconds())
-			if err := priceSkus(ctx, s, t.ID); err != nil {
-				return err
-			}
 			if err := loadDemoPools(ctx, s, t.ID); err != nil {
 				return err
 			}
@@ -121,21 +109,6 @@ func registerSim(ctx context.Context, s warehouse.Store, sim *graphsim.Server, d
 		return directory.Tenant{}, fmt.Errorf("register the simulated tenant (use a fresh --db): %w", err)
 	}
 	return s.GetTenant(ctx, t.ID)
-}
-
-func priceSkus(ctx context.Context, s warehouse.Store, tenantID string) error {
-	skus, err := s.ListSkus(ctx, tenantID)
-	if err != nil {
-		return err
-	}
-	for _, k := range skus {
-		if cents, ok := demoPrices[strings.ToUpper(k.SkuPartNumber)]; ok && k.MonthlyPriceCents == 0 {
-			if err := s.SetSkuPrice(ctx, tenantID, k.SkuID, cents, "USD"); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
 }
 
 func loadDemoPools(ctx context.Context, s warehouse.Store, tenantID string) error {

@@ -56,6 +56,7 @@ type Tx interface {
 type Reader interface {
 	PolicyReader
 	AccessReader
+	WorkflowReader
 	GetTenant(ctx context.Context, nameOrID string) (directory.Tenant, error)
 	ListTenants(ctx context.Context) ([]directory.Tenant, error)
 
@@ -93,6 +94,7 @@ type Reader interface {
 type Writer interface {
 	PolicyWriter
 	AccessWriter
+	WorkflowWriter
 	CreateTenant(ctx context.Context, t directory.Tenant) error
 
 	// Bulk upserts: insert or replace by primary key. An upserted user or

@@ -51,6 +51,17 @@ func Run(t *testing.T, h Harness) {
 		{"PolicySettings", testPolicySettings},
 		{"Grants", testGrants},
 		{"Principals", testPrincipals}, {"Delegations", testDelegations}, {"APITokens", testAPITokens}, {"Sessions", testSessions},
+		{"Requests", testRequests},
+		{"Workflows", testWorkflows},
+		{"Approvals", testApprovals},
+		{"ChangeQueue", testChangeQueue},
+		{"ChangeSupersede", testChangeSupersede},
+		{"ChangeLeaseExpiry", testChangeLeaseExpiry},
+		{"ChangeConcurrentClaims", testChangeConcurrentClaims},
+		{"RemovalRouting", testRemovalRouting},
+		{"Notifications", testNotifications},
+		{"WriteBudget", testWriteBudget},
+		{"LicenseRows", testLicenseRows},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/allot-dev/allot/internal/directory"
 	"github.com/allot-dev/allot/internal/engine"
+	"github.com/allot-dev/allot/internal/fulfillment"
 	"github.com/allot-dev/allot/internal/graphsim"
 	"github.com/allot-dev/allot/internal/inventory"
 	"github.com/allot-dev/allot/internal/planning"
@@ -26,6 +27,11 @@ var demoPools []byte
 
 // demoTenant is the name the simulated tenant is registered under.
 const demoTenant = "contoso"
+
+// demoTimeScale runs the simulator's throttling windows faster than real
+// time, so changes approved in the demo land in seconds; fulfilment's write
+// budget is scaled to match.
+const demoTimeScale = 20
 
 func newDemoCmd(c *cli) *cobra.Command {
 	var users int
@@ -54,7 +60,7 @@ one-time administrator password. Stop it with Ctrl-C.`,
 			}
 			fmt.Fprintf(c.stdout, "allot demo: simulating a tenant with %d users…\n", users)
 			sim, err := graphsim.Start(graphsim.Config{Users: users, Seed: seed, CAOut: filepath.Join(dir, "sim-ca.pem"),
-				TimeScale: 20})
+				TimeScale: demoTimeScale})
 			if err != nil {
 				return err
 			}
@@ -84,6 +90,8 @@ one-time administrator password. Stop it with Ctrl-C.`,
 				_ = c.bootstrapAdmin(ctx, s, url)
 				fmt.Fprintf(c.stdout, "warehouse: %s · simulated Graph: %s\nPress Ctrl-C to stop.\n", c.db, sim.Info().GraphURL)
 			}
+			opt.fulfillment.Budget = fulfillment.Budget{Writes: fulfillment.DefaultBudget.Writes,
+				Window: time.Duration(float64(fulfillment.DefaultBudget.Window) / demoTimeScale)}
 			return c.runServer(ctx, s, opt)
 		},
 	}

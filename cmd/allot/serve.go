@@ -16,11 +16,13 @@ import (
 
 	"github.com/allot-dev/allot/internal/access"
 	"github.com/allot-dev/allot/internal/directory"
+	"github.com/allot-dev/allot/internal/fulfillment"
 	"github.com/allot-dev/allot/internal/graph"
 	"github.com/allot-dev/allot/internal/inventory"
 	"github.com/allot-dev/allot/internal/job"
 	"github.com/allot-dev/allot/internal/warehouse"
 	"github.com/allot-dev/allot/internal/web"
+	"github.com/allot-dev/allot/internal/workflow"
 )
 
 func init() { register(newServeCmd) }
@@ -33,6 +35,7 @@ type serverOptions struct {
 	// deployments behind a TLS-terminating proxy.
 	secureCookies bool
 	syncInterval  time.Duration
+	fulfillment   fulfillment.Config
 	// listening is called with the base URL once the port is open.
 	listening func(url string)
 }
@@ -107,12 +110,21 @@ func (c *cli) runServer(ctx context.Context, s warehouse.Store, opt serverOption
 	metrics := web.NewMetrics(s)
 	syncer := &inventory.Syncer{Store: s, Logger: logger, Client: graphClients(metrics)}
 
+	acc := &access.Service{Store: s, Logger: logger}
+	pipeline := &workflow.Pipeline{Store: s, Access: access.Pipeline{S: acc}, Logger: logger}
 	reg := job.NewRegistry()
 	if err := inventory.Register(reg, syncer, opt.syncInterval); err != nil {
 		return err
 	}
-	// TODO(workflow): register the workflow and fulfilment workers here once
-	// internal/workflow is on main; until then no change is ever executed.
+	if err := workflow.Register(reg, workflow.Options{Pipeline: pipeline}); err != nil {
+		return err
+	}
+	ff := fulfillment.New(s, func(t directory.Tenant, m graph.Metrics) (*graph.Client, error) {
+		return fulfillment.TenantClient(t, teeMetrics{m, metrics})
+	}, opt.fulfillment, logger)
+	if err := fulfillment.Register(reg, ff, fulfillment.Options{}); err != nil {
+		return err
+	}
 	host, _ := os.Hostname()
 	// River reports every poll at info level; warnings are what matter here.
 	riverLog := slog.New(slog.NewTextHandler(c.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
@@ -122,7 +134,7 @@ func (c *cli) runServer(ctx context.Context, s warehouse.Store, opt serverOption
 		return err
 	}
 	srv, err := web.New(web.Config{
-		Store: s, Access: &access.Service{Store: s, Logger: logger}, Metrics: metrics, Logger: logger,
+		Store: s, Access: acc, Pipeline: pipeline, Metrics: metrics, Logger: logger,
 		Secure: opt.secureCookies || opt.tlsCert != "",
 		Sync: func(ctx context.Context, tenantID string) error {
 			_, err := jobs.Insert(ctx, inventory.SyncArgs{TenantID: tenantID}, nil)
@@ -204,4 +216,23 @@ func observeSyncs(ctx context.Context, s warehouse.Reader, m *web.Metrics, event
 			m.ObserveSync(name, args.Full, ev.JobStats.RunDuration, err)
 		}
 	}
+}
+
+// teeMetrics reports Graph calls both to the fulfiller's governor and to
+// Prometheus.
+type teeMetrics [2]graph.Metrics
+
+func (t teeMetrics) Request(op string, status int, latency time.Duration) {
+	t[0].Request(op, status, latency)
+	t[1].Request(op, status, latency)
+}
+
+func (t teeMetrics) Throttled(op string, retryAfter time.Duration) {
+	t[0].Throttled(op, retryAfter)
+	t[1].Throttled(op, retryAfter)
+}
+
+func (t teeMetrics) Retried(op, reason string) {
+	t[0].Retried(op, reason)
+	t[1].Retried(op, reason)
 }

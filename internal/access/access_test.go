@@ -9,6 +9,7 @@ import (
 
 	"github.com/allot-dev/allot/internal/access"
 	"github.com/allot-dev/allot/internal/warehouse"
+	"github.com/allot-dev/allot/internal/workflow"
 )
 
 func TestPasswordHash(t *testing.T) {
@@ -302,4 +303,25 @@ func TestApprovers(t *testing.T) {
 	require.ElementsMatch(t, []string{"global", "e5only"}, names(access.Scope{TenantID: "contoso-id", Pool: "E5"}))
 	require.ElementsMatch(t, []string{"global"}, names(access.Scope{TenantID: "contoso-id", Pool: "E3"}))
 	require.ElementsMatch(t, []string{"global", "fab"}, names(access.Scope{TenantID: "fabrikam-id", Pool: "E5"}))
+}
+
+// The pipeline's access check is the same decision as Check.
+func TestPipelineAdapter(t *testing.T) {
+	t.Parallel()
+	svc, _, ctx := setup(t)
+	principal(t, svc, "lm-e5", grant{access.LicenseManager, access.Scope{TenantID: "contoso-id", Pool: "E5"}})
+	principal(t, svc, "appr@corp.example", grant{access.Approver, access.Scope{TenantID: "contoso-id", Pool: "E5"}})
+	pa := access.Pipeline{S: svc}
+	require.NoError(t, pa.Check(ctx, "lm-e5", workflow.ActionRequest, "contoso-id", workflow.Scope{Pool: "E5", UserID: "u1"}))
+	require.ErrorIs(t, pa.Check(ctx, "lm-e5", workflow.ActionRequest, "contoso-id", workflow.Scope{Pool: "E3"}), workflow.ErrDenied)
+	require.ErrorIs(t, pa.Check(ctx, "lm-e5", workflow.ActionApprove, "contoso-id", workflow.Scope{Pool: "E5"}), workflow.ErrDenied)
+	require.ErrorIs(t, pa.Check(ctx, "nobody", workflow.ActionRequest, "contoso-id", workflow.Scope{Pool: "E5"}), workflow.ErrDenied)
+	require.NoError(t, pa.Check(ctx, "appr@corp.example", workflow.ActionApprove, "contoso-id", workflow.Scope{Pool: "E5"}))
+
+	who, err := pa.Approvers(ctx, "contoso-id", workflow.Scope{Pool: "E5"})
+	require.NoError(t, err)
+	require.Equal(t, []workflow.Principal{{ID: "appr@corp.example", Email: "appr@corp.example"}}, who)
+	who, err = pa.Approvers(ctx, "contoso-id", workflow.Scope{Pool: "E3"})
+	require.NoError(t, err)
+	require.Empty(t, who)
 }

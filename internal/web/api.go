@@ -375,35 +375,6 @@ func (s *Server) apiPlan(w http.ResponseWriter, r *request) error {
 	return nil
 }
 
-// submitPlan checks ApplyPlan on every named pool (all visible pools when
-// none are named) and hands them to the pipeline.
-func (s *Server) submitPlan(r *request, names []string) (Submitted, error) {
-	wf, err := s.workflow()
-	if err != nil {
-		return Submitted{}, err
-	}
-	pools, err := s.pools(r.Context(), r.tenant.ID)
-	if err != nil {
-		return Submitted{}, err
-	}
-	if len(names) == 0 {
-		for _, p := range pools {
-			if s.check(r, access.ApplyPlan, p.Name, p.Target.Group) == nil {
-				names = append(names, p.Name)
-			}
-		}
-	}
-	for _, n := range names {
-		if _, err := s.findPool(r, access.ApplyPlan, n); err != nil {
-			return Submitted{}, err
-		}
-	}
-	if len(names) == 0 {
-		return Submitted{}, errorf(http.StatusUnprocessableEntity, "invalid", "no pools to apply")
-	}
-	return wf.SubmitPlan(r.Context(), r.actor(), r.tenant.ID, names)
-}
-
 func (s *Server) apiApply(w http.ResponseWriter, r *request) error {
 	var body struct {
 		Pools []string `json:"pools"`
@@ -419,42 +390,13 @@ func (s *Server) apiApply(w http.ResponseWriter, r *request) error {
 	return nil
 }
 
-func listFilter(r *request) ListFilter {
-	q := r.URL.Query()
-	limit, _ := strconv.Atoi(q.Get("limit"))
-	return ListFilter{Status: q.Get("status"), Pool: q.Get("pool"), RequestID: q.Get("request"), Limit: limit}
-}
-
 func (s *Server) apiRequests(w http.ResponseWriter, r *request) error {
-	wf, err := s.workflow()
-	if err != nil {
-		return err
-	}
-	rs, err := wf.Requests(r.Context(), r.tenant.ID, listFilter(r))
+	rs, err := s.visibleRequests(r, listFilter(r))
 	if err != nil {
 		return err
 	}
 	writeJSON(w, http.StatusOK, rs)
 	return nil
-}
-
-// visibleChanges lists changes and keeps those in the principal's scope for action.
-func (s *Server) visibleChanges(r *request, action access.Action, f ListFilter) ([]ChangeView, error) {
-	wf, err := s.workflow()
-	if err != nil {
-		return nil, err
-	}
-	cs, err := wf.Changes(r.Context(), r.tenant.ID, f)
-	if err != nil {
-		return nil, err
-	}
-	out := []ChangeView{}
-	for _, c := range cs {
-		if s.check(r, action, c.Pool, c.GroupID) == nil {
-			out = append(out, c)
-		}
-	}
-	return out, nil
 }
 
 func (s *Server) apiChanges(w http.ResponseWriter, r *request) error {
@@ -467,41 +409,15 @@ func (s *Server) apiChanges(w http.ResponseWriter, r *request) error {
 }
 
 func (s *Server) apiApprovals(w http.ResponseWriter, r *request) error {
-	cs, err := s.visibleChanges(r, access.DecideApproval, ListFilter{Status: "pending_approval", Pool: r.URL.Query().Get("pool")})
+	if _, err := s.pipeline(); err != nil {
+		return err
+	}
+	inbox, unrouted, err := s.inbox(r)
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, cs)
+	writeJSON(w, http.StatusOK, map[string]any{"pending": inbox, "unrouted_removals": unrouted})
 	return nil
-}
-
-// decide checks DecideApproval on every chosen change before deciding any.
-func (s *Server) decide(r *request, d Decision) (int, error) {
-	if len(d.ChangeIDs) == 0 {
-		return 0, errorf(http.StatusUnprocessableEntity, "invalid", "choose at least one change")
-	}
-	pending, err := s.visibleChanges(r, access.DecideApproval, ListFilter{Status: "pending_approval"})
-	if err != nil {
-		return 0, err
-	}
-	mine := map[string]bool{}
-	for _, c := range pending {
-		mine[c.ID] = true
-	}
-	for _, id := range d.ChangeIDs {
-		if !mine[id] {
-			return 0, errorf(http.StatusForbidden, "forbidden",
-				fmt.Sprintf("change %s is not pending approval in your scope", id))
-		}
-	}
-	if d.Effective.IsZero() {
-		d.Effective = s.now()
-	}
-	wf, err := s.workflow()
-	if err != nil {
-		return 0, err
-	}
-	return wf.Decide(r.Context(), r.actor(), r.tenant.ID, d)
 }
 
 func (s *Server) apiDecide(w http.ResponseWriter, r *request) error {

@@ -360,7 +360,7 @@ func (s *Server) pagePlan(w http.ResponseWriter, r *request) error {
 		return err
 	}
 	s.render(w, r, "plan", "Plan", map[string]any{"Plan": plan, "At": s.now(),
-		"CanApply": access.Anywhere(r.me, access.ApplyPlan, r.tenant.ID) && s.cfg.Workflow != nil})
+		"CanApply": access.Anywhere(r.me, access.ApplyPlan, r.tenant.ID) && s.cfg.Pipeline != nil})
 	return nil
 }
 
@@ -378,16 +378,28 @@ func (s *Server) pageApply(w http.ResponseWriter, r *request) error {
 }
 
 func (s *Server) pageApprovals(w http.ResponseWriter, r *request) error {
-	cs, err := s.visibleChanges(r, access.DecideApproval, ListFilter{Status: "pending_approval"})
+	if _, err := s.pipeline(); err != nil {
+		return err
+	}
+	inbox, unrouted, err := s.inbox(r)
 	if err != nil {
 		return err
 	}
-	s.render(w, r, "approvals", "Approvals", map[string]any{"Changes": cs, "Today": s.now().Format("2006-01-02")})
+	var cs []warehouse.Change
+	for _, p := range inbox {
+		cs = append(cs, p.Changes...)
+	}
+	names, err := s.names(r, cs, nil)
+	if err != nil {
+		return err
+	}
+	s.render(w, r, "approvals", "Approvals", map[string]any{"Inbox": inbox, "Unrouted": unrouted, "Names": names,
+		"Today": s.now().Format("2006-01-02")})
 	return nil
 }
 
 func (s *Server) pageDecide(w http.ResponseWriter, r *request) error {
-	d := Decision{ChangeIDs: r.PostForm["change"], Reason: strings.TrimSpace(r.PostFormValue("reason"))}
+	d := Decision{Changes: r.PostForm["change"], Approvals: r.PostForm["approval"], Comment: strings.TrimSpace(r.PostFormValue("comment"))}
 	switch r.PostFormValue("decision") {
 	case "approve":
 		d.Approve = true
@@ -400,11 +412,7 @@ func (s *Server) pageDecide(w http.ResponseWriter, r *request) error {
 		if err != nil {
 			return errorf(http.StatusBadRequest, "bad_request", "effective date: want YYYY-MM-DD")
 		}
-		// A date means "from that day on": today's date applies now.
-		if now := s.now(); t.Before(now) {
-			t = now
-		}
-		d.Effective = t
+		d.Effective = t // today or earlier means now
 	}
 	if _, err := s.decide(r, d); err != nil {
 		return err
@@ -416,25 +424,58 @@ func (s *Server) pageDecide(w http.ResponseWriter, r *request) error {
 var changeStatuses = []string{"pending_approval", "open", "claimed", "done", "failed", "rejected", "superseded"}
 
 func (s *Server) pageRequests(w http.ResponseWriter, r *request) error {
-	wf, err := s.workflow()
-	if err != nil {
-		return err
-	}
 	f := listFilter(r)
-	if f.Limit <= 0 {
-		f.Limit = 200
-	}
+	f.Limit = 200
 	cs, err := s.visibleChanges(r, access.ReadRequests, f)
 	if err != nil {
 		return err
 	}
-	rs, err := wf.Requests(r.Context(), r.tenant.ID, f)
+	rf := f
+	rf.Status = ""
+	rs, err := s.visibleRequests(r, rf)
+	if err != nil {
+		return err
+	}
+	names, err := s.names(r, cs, rs)
 	if err != nil {
 		return err
 	}
 	s.render(w, r, "requests", "Requests", map[string]any{"Changes": cs, "Requests": rs, "Status": f.Status,
-		"Statuses": changeStatuses})
+		"Statuses": changeStatuses, "Names": names})
 	return nil
+}
+
+// names maps the user and group ids of changes and requests to names people
+// recognise (user principal names, group display names).
+func (s *Server) names(r *request, cs []warehouse.Change, rs []warehouse.Request) (map[string]string, error) {
+	var users, groups []string
+	for _, c := range cs {
+		users, groups = append(users, c.UserID), append(groups, c.GroupID)
+	}
+	for _, q := range rs {
+		users = append(users, q.UserID)
+		if q.TargetType == "group" {
+			groups = append(groups, q.TargetID)
+		} else {
+			users = append(users, q.TargetID)
+		}
+	}
+	out := map[string]string{}
+	us, err := s.cfg.Store.GetUsers(r.Context(), r.tenant.ID, users)
+	if err != nil {
+		return nil, err
+	}
+	for _, u := range us {
+		out[u.ID] = u.UserPrincipalName
+	}
+	gs, err := s.cfg.Store.GetGroups(r.Context(), r.tenant.ID, groups)
+	if err != nil {
+		return nil, err
+	}
+	for _, g := range gs {
+		out[g.ID] = g.DisplayName
+	}
+	return out, nil
 }
 
 var auditActions = []string{"pool.create", "pool.update", "pool.rename", "pool.delete", "tenant.create", "tenant.sync"}
@@ -458,5 +499,3 @@ func (s *Server) pageAudit(w http.ResponseWriter, r *request) error {
 	s.render(w, r, "audit", "Audit", data)
 	return nil
 }
-
-var _ = warehouse.ErrNotFound

@@ -12,6 +12,7 @@ import (
 	"github.com/allot-dev/allot/internal/access"
 	"github.com/allot-dev/allot/internal/directory"
 	"github.com/allot-dev/allot/internal/warehouse"
+	"github.com/allot-dev/allot/internal/workflow"
 )
 
 // Config wires a Server.
@@ -31,10 +32,9 @@ type Config struct {
 	// Sync, when set, starts a sync of a tenant now (the console's
 	// "Sync now" button and POST /api/v1/tenants/{t}/sync).
 	Sync func(ctx context.Context, tenantID string) error
-	// Workflow submits plans and requests, lists requests, approvals and
-	// changes, and records decisions. Nil until the workflow package is
-	// wired: those routes then answer 501 and say so.
-	Workflow Workflow
+	// Pipeline receives plans as requests and approvers' decisions. Without
+	// it those routes answer 501 and say so; everything else works.
+	Pipeline *workflow.Pipeline
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
 }

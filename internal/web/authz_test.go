@@ -12,14 +12,13 @@ import (
 	"github.com/allot-dev/allot/internal/access"
 	"github.com/allot-dev/allot/internal/directory"
 	"github.com/allot-dev/allot/internal/engine"
-	"github.com/allot-dev/allot/internal/web"
 )
 
 // authzEnv is one server with a principal per role and scope, and two
 // pools, shared by the authorization tests (they only read, or write
 // pools that they restore).
 func authzEnv(t *testing.T) *env {
-	e := setup(t, 150, web.Config{})
+	e := setup(t, 150, false)
 	ctx := context.Background()
 	require.NoError(t, e.store.CreateTenant(ctx, directory.Tenant{ID: "fabrikam-id", Name: "fabrikam",
 		GraphURL: "https://graph.microsoft.com/v1.0", AuthorityURL: "https://login.microsoftonline.com/", ClientID: "c", SecretRef: "env:X"}))
@@ -219,7 +218,7 @@ func TestCSRF(t *testing.T) {
 
 func TestRevokedTokenStopsAtOnce(t *testing.T) {
 	t.Parallel()
-	e := setup(t, 50, web.Config{})
+	e := setup(t, 50, false)
 	e.account("bot", grant{access.Auditor, access.Scope{}})
 	secret, tok, err := e.access.CreateToken(context.Background(), "test", access.NewToken{Principal: "bot", Scopes: []string{"read"}})
 	require.NoError(t, err)

@@ -24,26 +24,54 @@ func (s *Server) pools(ctx context.Context, tenantID string) ([]engine.Pool, err
 	return p.Pools, nil
 }
 
-// snapshots caches the tenant snapshot that previews evaluate against for a
-// few seconds: typing in the pool editor asks for a preview every few
-// hundred milliseconds, and the directory does not change that fast.
+// snapshots caches the tenant snapshot that previews evaluate against:
+// typing in the pool editor asks for a preview every few hundred
+// milliseconds, and loading a large tenant takes longer than that. An entry
+// is reused only while the directory is unchanged: no sync and no landed
+// change since it was loaded (the fingerprint), and for a few minutes at most.
 type snapshots struct {
 	mu sync.Mutex
 	m  map[string]cachedSnap
 }
 
 type cachedSnap struct {
-	snap *engine.Snapshot
-	at   time.Time
+	snap        *engine.Snapshot
+	fingerprint string
+	at          time.Time
 }
 
-const previewSnapshotTTL = 10 * time.Second
+const maxSnapshotAge = 5 * time.Minute
+
+// fingerprint changes whenever the warehouse copy of a tenant's directory
+// does: a sync writes sync state, fulfilment settles changes.
+func (s *Server) fingerprint(ctx context.Context, tenantID string) (string, error) {
+	counts, err := s.cfg.Store.CountChanges(ctx, warehouse.ChangeFilter{TenantID: tenantID})
+	if err != nil {
+		return "", err
+	}
+	fp := fmt.Sprintf("done=%d failed=%d", counts[warehouse.ChangeDone], counts[warehouse.ChangeFailed])
+	for _, res := range syncResources {
+		st, err := s.cfg.Store.GetSyncState(ctx, tenantID, res)
+		if errors.Is(err, warehouse.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return "", err
+		}
+		fp += " " + res + "=" + st.UpdatedAt.String()
+	}
+	return fp, nil
+}
 
 func (s *Server) snapshot(ctx context.Context, tenantID string) (*engine.Snapshot, error) {
+	fp, err := s.fingerprint(ctx, tenantID)
+	if err != nil {
+		return nil, err
+	}
 	s.snaps.mu.Lock()
 	defer s.snaps.mu.Unlock()
 	now := s.now()
-	if c, ok := s.snaps.m[tenantID]; ok && now.Sub(c.at) < previewSnapshotTTL {
+	if c, ok := s.snaps.m[tenantID]; ok && c.fingerprint == fp && now.Sub(c.at) < maxSnapshotAge {
 		return c.snap, nil
 	}
 	snap, _, err := planning.LoadSnapshot(ctx, s.cfg.Store, tenantID, now)
@@ -53,7 +81,7 @@ func (s *Server) snapshot(ctx context.Context, tenantID string) (*engine.Snapsho
 	if s.snaps.m == nil {
 		s.snaps.m = map[string]cachedSnap{}
 	}
-	s.snaps.m[tenantID] = cachedSnap{snap: snap, at: now}
+	s.snaps.m[tenantID] = cachedSnap{snap: snap, fingerprint: fp, at: now}
 	return snap, nil
 }
 

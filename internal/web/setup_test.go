@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -13,16 +14,20 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/allot-dev/allot/internal/access"
 	"github.com/allot-dev/allot/internal/directory"
+	"github.com/allot-dev/allot/internal/fulfillment"
 	"github.com/allot-dev/allot/internal/graphsim"
 	"github.com/allot-dev/allot/internal/inventory"
+	"github.com/allot-dev/allot/internal/job"
 	"github.com/allot-dev/allot/internal/warehouse"
 	"github.com/allot-dev/allot/internal/warehouse/warehousetest"
 	"github.com/allot-dev/allot/internal/web"
+	"github.com/allot-dev/allot/internal/workflow"
 )
 
 // env is a running allot server over a synced simulated tenant.
@@ -37,8 +42,10 @@ type env struct {
 }
 
 // setup starts the simulator, syncs it into a fresh SQLite warehouse over
-// HTTP, bootstraps the administrator and serves allot on loopback.
-func setup(t *testing.T, users int, cfg web.Config) *env {
+// HTTP, bootstraps the administrator and serves allot on loopback. With
+// workers, the request pipeline and fulfilment run on River as in
+// `allot serve`, with the simulator's clock sped up.
+func setup(t *testing.T, users int, workers bool) *env {
 	t.Helper()
 	ctx := context.Background()
 	sim, err := graphsim.Start(graphsim.Config{Users: users, Seed: 7, TimeScale: 50})
@@ -62,7 +69,10 @@ func setup(t *testing.T, users int, cfg web.Config) *env {
 	acc := &access.Service{Store: s}
 	_, pw, err := acc.Bootstrap(ctx)
 	require.NoError(t, err)
-	cfg.Store, cfg.Access = s, acc
+	cfg := web.Config{Store: s, Access: acc}
+	if workers {
+		cfg.Pipeline = startWorkers(t, s, acc)
+	}
 	srv, err := web.New(cfg)
 	require.NoError(t, err)
 	ts := httptest.NewServer(srv)
@@ -191,4 +201,26 @@ func snippet(s string) string {
 		return s[:400] + "…"
 	}
 	return s
+}
+
+// startWorkers runs the pipeline's and fulfilment's River workers.
+func startWorkers(t *testing.T, s warehouse.Store, acc *access.Service) *workflow.Pipeline {
+	t.Helper()
+	ctx := context.Background()
+	require.NoError(t, job.Migrate(ctx, s))
+	p := &workflow.Pipeline{Store: s, Access: access.Pipeline{S: acc}}
+	reg := job.NewRegistry()
+	require.NoError(t, workflow.Register(reg, workflow.Options{Pipeline: p, Interval: time.Second}))
+	f := fulfillment.New(s, nil, fulfillment.Config{Budget: fulfillment.Budget{Writes: 3000, Window: 3 * time.Second},
+		Backoff: 200 * time.Millisecond}, nil)
+	require.NoError(t, fulfillment.Register(reg, f, fulfillment.Options{Interval: time.Second}))
+	jobs, err := job.New(s, reg, job.Config{Work: true, PollInterval: 100 * time.Millisecond, Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))})
+	require.NoError(t, err)
+	require.NoError(t, jobs.Start(ctx))
+	t.Cleanup(func() {
+		stop, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = jobs.Stop(stop)
+	})
+	return p
 }

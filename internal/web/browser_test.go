@@ -74,6 +74,12 @@ func (b *browser) text(css string) string {
 	return strings.TrimSpace(s)
 }
 
+// attr reads an attribute of the first element matching css.
+func (b *browser) attr(css, name string) string {
+	b.t.Helper()
+	return eval[string](b, fmt.Sprintf(`document.querySelector(%q)?.getAttribute(%q) ?? "(missing)"`, css, name))
+}
+
 // eval evaluates a JavaScript expression for its value.
 func eval[T any](b *browser, js string) T {
 	b.t.Helper()
@@ -146,12 +152,12 @@ func TestConsoleInBrowser(t *testing.T) {
 	b.shot("dashboard")
 
 	// The dashboard shows what the simulated tenant reports.
-	require.Equal(t, strconv.Itoa(len(e.sim.Users())), b.text(`[data-testid=users]`))
+	require.Equal(t, strconv.Itoa(len(e.sim.Users())), b.attr(`[data-testid=users]`, "data-value"))
 	for _, k := range e.sim.Skus() {
 		row := fmt.Sprintf(`tr[data-sku=%q]`, k.SkuPartNumber)
-		require.Equal(t, strconv.Itoa(k.PrepaidEnabled), b.text(row+" .purchased"), k.SkuPartNumber)
-		require.Equal(t, strconv.Itoa(k.ConsumedUnits), b.text(row+" .assigned"), k.SkuPartNumber)
-		require.Equal(t, strconv.Itoa(max(0, k.PrepaidEnabled-k.ConsumedUnits)), b.text(row+" .available"), k.SkuPartNumber)
+		require.Equal(t, strconv.Itoa(k.PrepaidEnabled), b.attr(row+" .purchased", "data-value"), k.SkuPartNumber)
+		require.Equal(t, strconv.Itoa(k.ConsumedUnits), b.attr(row+" .assigned", "data-value"), k.SkuPartNumber)
+		require.Equal(t, strconv.Itoa(max(0, k.PrepaidEnabled-k.ConsumedUnits)), b.attr(row+" .available", "data-value"), k.SkuPartNumber)
 	}
 
 	// Users and why they hold their licenses.

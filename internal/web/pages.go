@@ -106,6 +106,15 @@ var funcs = template.FuncMap{
 		}
 		return agoText(time.Since(*t))
 	},
+	"num": func(n any) string {
+		switch v := n.(type) {
+		case int:
+			return groupThousands(int64(v))
+		case int64:
+			return groupThousands(v)
+		}
+		return fmt.Sprint(n)
+	},
 	"join":  strings.Join,
 	"add":   func(a, b int) int { return a + b },
 	"sub":   func(a, b int) int { return a - b },
@@ -123,16 +132,25 @@ func formatCents(c int64) string {
 	if c < 0 {
 		sign, c = "-", -c
 	}
-	whole := fmt.Sprint(c / 100)
-	// Thousands separators make cost figures readable at a glance.
+	return fmt.Sprintf("%s%s.%02d", sign, groupThousands(c/100), c%100)
+}
+
+// groupThousands writes 1234567 as 1,234,567: seat counts and costs are
+// read at a glance.
+func groupThousands(n int64) string {
+	sign := ""
+	if n < 0 {
+		sign, n = "-", -n
+	}
+	digits := fmt.Sprint(n)
 	var b strings.Builder
-	for i, d := range whole {
-		if i > 0 && (len(whole)-i)%3 == 0 {
+	for i, d := range digits {
+		if i > 0 && (len(digits)-i)%3 == 0 {
 			b.WriteByte(',')
 		}
 		b.WriteRune(d)
 	}
-	return fmt.Sprintf("%s%s.%02d", sign, b.String(), c%100)
+	return sign + b.String()
 }
 
 func agoText(d time.Duration) string {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -14,6 +15,7 @@ import (
 	"github.com/allot-dev/allot/internal/engine"
 	"github.com/allot-dev/allot/internal/planning"
 	"github.com/allot-dev/allot/internal/warehouse"
+	"github.com/allot-dev/allot/internal/workflow"
 )
 
 func (s *Server) apiRoutes() {
@@ -38,6 +40,7 @@ func (s *Server) apiRoutes() {
 	s.route("GET "+t+"/plan", access.ReadPolicy, partOfTenant, s.apiPlan)
 	s.route("POST "+t+"/plan/apply", access.ApplyPlan, partOfTenant, s.apiApply)
 	s.route("GET "+t+"/requests", access.ReadRequests, partOfTenant, s.apiRequests)
+	s.route("POST "+t+"/requests", access.SubmitRequest, partOfTenant, s.apiSubmitRequest)
 	s.route("GET "+t+"/changes", access.ReadRequests, partOfTenant, s.apiChanges)
 	s.route("GET "+t+"/approvals", access.DecideApproval, partOfTenant, s.apiApprovals)
 	s.route("POST "+t+"/approvals/decide", access.DecideApproval, partOfTenant, s.apiDecide)
@@ -405,6 +408,46 @@ func (s *Server) apiChanges(w http.ResponseWriter, r *request) error {
 		return err
 	}
 	writeJSON(w, http.StatusOK, cs)
+	return nil
+}
+
+// NewRequest is a direct license or membership change asked for through the
+// API (helpdesk, automation).
+type NewRequest struct {
+	Operation workflow.Operation          `json:"operation"`
+	UserID    string                      `json:"user_id"`
+	GroupID   string                      `json:"group_id,omitempty"`
+	Licenses  []directory.AssignedLicense `json:"licenses,omitempty"`
+	Reason    string                      `json:"reason,omitempty"`
+}
+
+// directOperations are what this route accepts; user lifecycle requests
+// come from provisioning.
+var directOperations = []workflow.Operation{workflow.AddGroupMember, workflow.RemoveGroupMember,
+	workflow.AddLicense, workflow.RemoveLicense}
+
+func (s *Server) apiSubmitRequest(w http.ResponseWriter, r *request) error {
+	var nr NewRequest
+	if err := decode(r, &nr); err != nil {
+		return err
+	}
+	if !slices.Contains(directOperations, nr.Operation) {
+		return errorf(http.StatusUnprocessableEntity, "invalid",
+			fmt.Sprintf("operation %q: want add_group_member, remove_group_member, add_license or remove_license", nr.Operation))
+	}
+	if err := s.check(r, access.SubmitRequest, "", nr.GroupID); err != nil {
+		return err
+	}
+	p, err := s.pipeline()
+	if err != nil {
+		return err
+	}
+	b, err := p.Submit(r.Context(), r.tenant.ID, []workflow.Request{{Initiator: r.initiator(), Origin: workflow.FromAPI,
+		Operation: nr.Operation, UserID: nr.UserID, GroupID: nr.GroupID, Licenses: nr.Licenses, Reason: nr.Reason}})
+	if err != nil {
+		return pipelineError(err)
+	}
+	writeJSON(w, http.StatusAccepted, b)
 	return nil
 }
 

@@ -86,6 +86,8 @@ func TestAPIAuthorization(t *testing.T) {
 		{"GET", T + "/approvals", nil, []string{"root", "approver"}},
 		{"GET", T + "/requests", nil, []string{"root", "lm", "lm-e5", "approver", "helpdesk", "requester", "auditor"}},
 		{"POST", T + "/plan/apply", map[string]any{"pools": []string{"E5 IT"}}, []string{"root", "lm", "lm-e5"}},
+		{"POST", T + "/requests", map[string]any{"operation": "add_group_member", "user_id": "u", "group_id": "g"},
+			[]string{"root", "lm", "helpdesk", "requester"}},
 	}
 	for _, tc := range cases {
 		for _, who := range accounts {

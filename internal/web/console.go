@@ -421,7 +421,8 @@ func (s *Server) pageDecide(w http.ResponseWriter, r *request) error {
 	return nil
 }
 
-var changeStatuses = []string{"pending_approval", "open", "claimed", "done", "failed", "rejected", "superseded"}
+var changeStatuses = []string{warehouse.ChangePendingApproval, warehouse.ChangeOpen, warehouse.ChangeClaimed,
+	warehouse.ChangeDone, warehouse.ChangeFailed, warehouse.ChangeRejected, warehouse.ChangeSuperseded}
 
 func (s *Server) pageRequests(w http.ResponseWriter, r *request) error {
 	f := listFilter(r)

@@ -68,11 +68,13 @@ func NewMetrics(store warehouse.Reader) *Metrics {
 			}
 			var out []ChangeCount
 			for _, t := range ts {
-				c, err := store.Counts(ctx, t.ID)
+				byStatus, err := store.CountChanges(ctx, warehouse.ChangeFilter{TenantID: t.ID})
 				if err != nil {
 					return nil, err
 				}
-				out = append(out, ChangeCount{TenantID: t.Name, Status: "open", Count: c.OpenChanges})
+				for _, st := range changeStatuses {
+					out = append(out, ChangeCount{TenantID: t.Name, Status: st, Count: byStatus[st]})
+				}
 			}
 			return out, nil
 		}})

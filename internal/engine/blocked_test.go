@@ -65,6 +65,12 @@ func TestBlockedReasonsAndPriorities(t *testing.T) {
 			want: map[string]want{"p": {adds: []string{"u1"}, blocked: map[string]engine.Reason{"u2": engine.ReasonNoSeats, "u3": engine.ReasonNoSeats}}},
 		},
 		{
+			name: "a suspended subscription has no seats to give",
+			fx:   fixture{Users: users("u1"), Skus: []fxSku{{ID: "sku-e3", Part: "ENTERPRISEPACK", Prepaid: 10, Status: "Suspended"}}},
+			pol:  `{pools: [{name: p, target: {direct: true}, bundle: [{sku: ENTERPRISEPACK}], assignments: {everyone: true}}]}`,
+			want: map[string]want{"p": {blocked: map[string]engine.Reason{"u1": engine.ReasonNoSeats}}},
+		},
+		{
 			name: "higher priority pool gets the seat",
 			fx:   fixture{Users: users("u1", "u2"), Skus: []fxSku{e3(1, 0)}},
 			pol: `{pools: [

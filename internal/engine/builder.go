@@ -3,7 +3,6 @@ package engine
 import (
 	"cmp"
 	"slices"
-	"sort"
 	"strings"
 	"time"
 
@@ -88,16 +87,16 @@ func (b *Builder) AddUser(u *directory.User) {
 		return
 	}
 	n := b.users.len()
-	if b.sorted && n > 0 && b.users.ids[n-1] > u.ID {
+	if b.sorted && n > 0 && b.users.id(uint32(n-1)) > u.ID {
 		b.sorted = false
 		b.idIndex = make(map[string]uint32, n)
-		for i, id := range b.users.ids {
-			b.idIndex[id] = uint32(i)
+		for i := range n {
+			b.idIndex[b.users.id(uint32(i))] = uint32(i)
 		}
 	}
 	b.users.put(uint32(n), u)
 	if b.idIndex != nil {
-		b.idIndex[b.users.ids[n]] = uint32(n)
+		b.idIndex[b.users.id(uint32(n))] = uint32(n)
 	}
 	b.stats.Users++
 }
@@ -119,12 +118,8 @@ func (b *Builder) lookupUser(id string) (uint32, bool) {
 		i, ok := b.idIndex[id]
 		return i, ok
 	}
-	ids := b.users.ids
-	i := sort.SearchStrings(ids, id)
-	if i < len(ids) && ids[i] == id {
-		return uint32(i), true
-	}
-	return 0, false
+	i, ok := b.users.ids.search(id)
+	return uint32(i), ok
 }
 
 // AddGroup registers a group. Deleted groups are skipped.
@@ -297,7 +292,7 @@ func (b *Builder) Build(now time.Time) *Snapshot {
 		for i := range perm {
 			perm[i] = uint32(i)
 		}
-		slices.SortFunc(perm, func(a, c uint32) int { return strings.Compare(us.ids[a], us.ids[c]) })
+		slices.SortFunc(perm, func(a, c uint32) int { return strings.Compare(us.id(a), us.id(c)) })
 		inv := make([]uint32, n)
 		for j, old := range perm {
 			inv[old] = uint32(j)
@@ -325,7 +320,7 @@ func (b *Builder) Build(now time.Time) *Snapshot {
 	// Flag, category and usage-location bitmaps from one pass.
 	var enabled, syncOn, noCats, noUsage []uint32
 	var cats [directory.MaxCategory][]uint32
-	usage := &us.cols[fieldIndex0("usageLocation")]
+	usage := &us.cols[colUsage]
 	for i := 0; i < n; i++ {
 		u := uint32(i)
 		if us.flags[i]&flagEnabled != 0 {

@@ -152,7 +152,7 @@ func (cf *conflicts) forPool(e *Engine, cp *cpool) *poolCheck {
 // suspects narrows need to the users that must be checked one by one.
 func (pc *poolCheck) suspects(s *Snapshot, need *roaring.Bitmap) *roaring.Bitmap {
 	if pc.always != nil || len(pc.needs) > 0 {
-		return need
+		return need.Clone() // the caller removes blocked users from need while iterating
 	}
 	if len(pc.suspect) == 0 {
 		return roaring.New()

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"cmp"
+	"math"
 	"slices"
 
 	"github.com/RoaringBitmap/roaring/v2"
@@ -27,7 +28,7 @@ func (e *Engine) contest(freedNow []int) bool {
 	free := make([]int, ns)
 	demand := make([]int, ns)
 	for k, info := range s.skus {
-		free[k] = info.sku.Available() + freedNow[k]
+		free[k] = info.available() + freedNow[k]
 	}
 	for _, cp := range e.order {
 		if cp.err != nil {
@@ -46,6 +47,21 @@ func (e *Engine) contest(freedNow []int) bool {
 	if !anyShort {
 		return false
 	}
+	// A holder whose pool's priority is at least that of every pool with
+	// newcomers for its SKUs ranks above all of them: it brings its seat and
+	// takes it back, so it need not take part.
+	top := make([]int, ns)
+	for k := range top {
+		top[k] = math.MinInt
+	}
+	for _, cp := range e.order {
+		if cp.err != nil || cp.want.GetCardinality() == cp.kept.GetCardinality() {
+			continue
+		}
+		for _, it := range cp.items {
+			top[it.sku] = max(top[it.sku], cp.p.Priority)
+		}
+	}
 
 	type want struct {
 		cp     *cpool
@@ -60,7 +76,11 @@ func (e *Engine) contest(freedNow []int) bool {
 		if cp.err != nil {
 			continue
 		}
-		for it := cp.kept.Iterator(); it.HasNext(); {
+		atRisk := false
+		for _, it := range cp.items {
+			atRisk = atRisk || (short[it.sku] && cp.p.Priority < top[it.sku])
+		}
+		for it := cp.kept.Iterator(); atRisk && it.HasNext(); {
 			u := it.Next()
 			if ks := e.contestable(cp, u, short); len(ks) > 0 {
 				wants = append(wants, want{cp, pos, true, e.since(cp, u), u, ks})

@@ -251,6 +251,9 @@ func (e *Engine) resolveItem(skuRef string, disabled []string) (citem, error) {
 		return citem{}, err
 	}
 	info := e.snap.skus[k]
+	if strings.EqualFold(info.sku.AppliesTo, "Company") {
+		return citem{}, &refError{kind: "SKU", ref: skuRef, msg: "applies to the company, not to users"}
+	}
 	ids := make([]string, 0, len(disabled))
 	for _, d := range disabled {
 		id, ok := info.plans[strings.ToLower(d)]

@@ -31,10 +31,13 @@ func Evaluate(snap *Snapshot, policy *Policy) (*Plan, error) {
 //     then lower user ids;
 //  4. removals: what the pool granted, still holds, and no longer wants
 //     (kept instead when another direct pool wants the same SKU);
-//  5. tenant seats, pools by priority (higher first) then name: each add
+//  5. where a SKU has more newcomers than free seats, pool-granted holders
+//     of lower priority give up their seats (see contest), and removals are
+//     settled again;
+//  6. tenant seats, pools by priority (higher first) then name: each add
 //     takes a seat of every SKU the user does not hold yet, from the free
 //     seats plus the seats freed by removals that need no approval;
-//  6. updates of disabled plans, other holders, cost.
+//  7. updates of disabled plans, other holders, cost.
 func (e *Engine) Plan() *Plan {
 	s := e.snap
 	live := make([]*cpool, 0, len(e.pools))
@@ -72,7 +75,7 @@ func (e *Engine) Plan() *Plan {
 
 	e.seatsLeft = make([]int, len(s.skus))
 	for k, info := range s.skus {
-		e.seatsLeft[k] = info.sku.Available() + freedNow[k]
+		e.seatsLeft[k] = info.available() + freedNow[k]
 	}
 	clear(e.reserved)
 	adding := make([]*roaring.Bitmap, len(s.skus)) // SKUs being added in this plan
@@ -106,7 +109,7 @@ func (e *Engine) Plan() *Plan {
 		if consumed[k] == 0 && freed[k] == 0 && !e.granted(int32(k)) {
 			continue
 		}
-		c := SkuCost{SkuID: info.sku.SkuID, PartNumber: info.sku.SkuPartNumber, Available: info.sku.Available(),
+		c := SkuCost{SkuID: info.sku.SkuID, PartNumber: info.sku.SkuPartNumber, Available: info.available(),
 			Consumed: consumed[k], Freed: freed[k], UnitPrice: e.prices[k]}
 		c.Delta = Price(int64(c.Consumed-c.Freed) * int64(c.UnitPrice))
 		plan.MonthlyDelta += c.Delta
@@ -259,8 +262,8 @@ func (e *Engine) removals(cp *cpool, pp *PoolPlan, wantDirect []*roaring.Bitmap,
 		if cp.ownedGroup == nil {
 			return
 		}
-		gone := roaring.AndNot(roaring.And(cp.ownedGroup.users, cp.holders), cp.kept)
-		for it := gone.Iterator(); it.HasNext(); {
+		leaving := roaring.AndNot(roaring.And(cp.ownedGroup.users, cp.holders), cp.kept)
+		for it := leaving.Iterator(); it.HasNext(); {
 			u := it.Next()
 			pp.Removals = append(pp.Removals, removal(u))
 			for _, item := range cp.items {
@@ -276,9 +279,9 @@ func (e *Engine) removals(cp *cpool, pp *PoolPlan, wantDirect []*roaring.Bitmap,
 		if o == nil {
 			continue
 		}
-		gone := roaring.AndNot(roaring.And(o.users, s.holdDirect[it.sku]), cp.want)
+		leaving := roaring.AndNot(roaring.And(o.users, s.holdDirect[it.sku]), cp.want)
 		sku := s.skus[it.sku].sku.SkuID
-		for bi := gone.Iterator(); bi.HasNext(); {
+		for bi := leaving.Iterator(); bi.HasNext(); {
 			u := bi.Next()
 			d := drops[u]
 			if d == nil {
@@ -301,9 +304,9 @@ func (e *Engine) removals(cp *cpool, pp *PoolPlan, wantDirect []*roaring.Bitmap,
 			pp.Removals = append(pp.Removals, c)
 		}
 		if len(d.keep) > 0 {
-			c := e.change(cp, OpRemove, u, nil)
-			c.Licenses, c.NeedsApproval = d.keep, false
-			c.Detail = "another pool wants this SKU for the user; ownership passes to it"
+			c := e.change(cp, OpTransfer, u, nil)
+			c.Licenses = d.keep
+			c.Detail = transferDetail
 			pp.Transfers = append(pp.Transfers, c)
 		}
 	}
@@ -341,11 +344,12 @@ func (e *Engine) countFreed(gone map[uint64]*goneRows, freed, freedNow []int) {
 	}
 }
 
-// allocate gives tenant seats to the pool's adds in user-id order (step 5).
+// allocate gives tenant seats to the pool's adds in user-id order (step 6).
 func (e *Engine) allocate(cp *cpool, pp *PoolPlan, adding []*roaring.Bitmap, consumed []int) {
 	s := e.snap
 	need := roaring.AndNot(cp.want, cp.kept)
 	cp.result = cp.kept.Clone()
+	pp.Adds = slices.Grow(pp.Adds, int(need.GetCardinality()))
 	var noSeat []Change
 	missing := make([]int32, 0, len(cp.items))
 	for it := need.Iterator(); it.HasNext(); {
@@ -392,7 +396,7 @@ func (e *Engine) allocate(cp *cpool, pp *PoolPlan, adding []*roaring.Bitmap, con
 	}
 }
 
-// finish fills updates, other holders and counts (step 6).
+// finish fills updates, other holders and counts (step 7).
 func (e *Engine) finish(cp *cpool, pp *PoolPlan, wantDirect []*roaring.Bitmap) {
 	s := e.snap
 	pp.resultant = cp.result.Clone() // re-planning users later moves cp.result on
@@ -439,6 +443,7 @@ func (e *Engine) finish(cp *cpool, pp *PoolPlan, wantDirect []*roaring.Bitmap) {
 			}
 		}
 	}
+	pp.Others = slices.Grow(pp.Others, int(others.GetCardinality()))
 	for it := others.Iterator(); it.HasNext(); {
 		u := it.Next()
 		pp.Others = append(pp.Others, Holder{UserID: s.UserID(u), UPN: s.upn(u)})

@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"fmt"
 	"slices"
-	"sort"
 	"strings"
 
 	"github.com/RoaringBitmap/roaring/v2"
@@ -65,16 +64,6 @@ func (r *compiledRule) eval(s *Snapshot) *roaring.Bitmap {
 		r.users = r.prog.Eval(s)
 	}
 	return r.users
-}
-
-// all lists the compiled rules in text order (deterministic iteration).
-func (c *ruleCache) all() []*compiledRule {
-	out := make([]*compiledRule, 0, len(c.byText))
-	for _, r := range c.byText {
-		out = append(out, r)
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].text < out[j].text })
-	return out
 }
 
 // sortedKeys returns a map's keys in order, for deterministic iteration.

@@ -1,7 +1,6 @@
 package engine
 
 import (
-	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -76,6 +75,16 @@ type skuInfo struct {
 	plans map[string]string // lower(plan id) and lower(plan name) → lower(plan id)
 }
 
+// available is the number of seats that can be assigned: none while the
+// subscription is suspended, deleted or locked out, whatever the counts say.
+func (info *skuInfo) available() int {
+	switch info.sku.CapabilityStatus {
+	case "Suspended", "Deleted", "LockedOut":
+		return 0
+	}
+	return info.sku.Available()
+}
+
 // userState is one license state row, compacted to 16 bytes: there are
 // several per user.
 type userState struct {
@@ -106,16 +115,12 @@ func (s *Snapshot) Len() int { return s.users.len() }
 
 // UserIndex returns the dense index of a user id.
 func (s *Snapshot) UserIndex(id string) (uint32, bool) {
-	ids := s.users.ids
-	i := sort.SearchStrings(ids, id)
-	if i < len(ids) && ids[i] == id {
-		return uint32(i), true
-	}
-	return 0, false
+	i, ok := s.users.ids.search(id)
+	return uint32(i), ok
 }
 
 // UserID returns the id of user i.
-func (s *Snapshot) UserID(i uint32) string { return s.users.ids[i] }
+func (s *Snapshot) UserID(i uint32) string { return s.users.id(i) }
 
 // userByRef resolves a user id or user principal name (case-insensitive).
 func (s *Snapshot) userByRef(ref string) (uint32, bool) {
@@ -125,11 +130,11 @@ func (s *Snapshot) userByRef(ref string) (uint32, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.byUPN == nil {
-		col := &s.users.cols[fieldIndex0("userPrincipalName")]
-		s.byUPN = make(map[string]uint32, len(col.raw))
-		for i, v := range col.raw {
-			if v != "" {
-				s.byUPN[strings.ToLower(v)] = uint32(i)
+		col := &s.users.cols[colUPN]
+		s.byUPN = make(map[string]uint32, s.Len())
+		for i := range uint32(s.Len()) {
+			if v := col.get(i); v != "" {
+				s.byUPN[strings.ToLower(v)] = i
 			}
 		}
 	}
@@ -139,7 +144,7 @@ func (s *Snapshot) userByRef(ref string) (uint32, bool) {
 
 // upn is the user principal name of user i, shown beside ids in plans.
 func (s *Snapshot) upn(i uint32) string {
-	return s.users.cols[fieldIndex0("userPrincipalName")].get(i)
+	return s.users.cols[colUPN].get(i)
 }
 
 // groupIndex resolves a group by id, or by display name when unique.

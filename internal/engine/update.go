@@ -19,7 +19,7 @@ func (s *Snapshot) updateUser(i uint32, u *directory.User, memberOf []int32) {
 	for c := range fields {
 		old[c] = s.users.cols[c].get(i)
 	}
-	oldUPN := old[fieldIndex0("userPrincipalName")]
+	oldUPN := old[colUPN]
 	s.users.put(i, u)
 	for c, idx := range s.values {
 		nv := s.users.cols[c].get(i)

@@ -80,12 +80,16 @@ var fieldIndex = func() map[string]int {
 	return m
 }()
 
-func fieldIndex0(name string) int { return fieldIndex[strings.ToLower(name)] }
+// Columns the engine itself reads on hot paths.
+var (
+	colUPN   = fieldIndex["userprincipalname"]
+	colUsage = fieldIndex["usagelocation"]
+)
 
 // column holds one property for every user. Exactly one of raw or ids is
 // used, chosen by field.interned; both stay nil while every value is "".
 type column struct {
-	raw    []string
+	raw    *arena
 	ids    []uint32          // index into dict; 0 is ""
 	dict   []string          // dict[0] == ""
 	lookup map[string]uint32 // exact value → dict index
@@ -94,7 +98,7 @@ type column struct {
 func (c *column) get(i uint32) string {
 	switch {
 	case c.raw != nil:
-		return c.raw[i]
+		return c.raw.get(int(i))
 	case c.ids != nil:
 		return c.dict[c.ids[i]]
 	}
@@ -109,12 +113,10 @@ func (c *column) set(interned bool, i uint32, n int, v string) {
 			if v == "" {
 				return
 			}
-			c.raw = make([]string, n, max(n, 1024))
+			c.raw = &arena{}
+			c.raw.grow(n)
 		}
-		for len(c.raw) <= int(i) {
-			c.raw = append(c.raw, "")
-		}
-		c.raw[i] = v
+		c.raw.put(int(i), v)
 		return
 	}
 	if c.ids == nil {
@@ -139,8 +141,8 @@ func (c *column) set(interned bool, i uint32, n int, v string) {
 
 // grow pads an allocated column to n users.
 func (c *column) grow(n int) {
-	for c.raw != nil && len(c.raw) < n {
-		c.raw = append(c.raw, "")
+	if c.raw != nil {
+		c.raw.grow(n)
 	}
 	for c.ids != nil && len(c.ids) < n {
 		c.ids = append(c.ids, 0)
@@ -150,11 +152,7 @@ func (c *column) grow(n int) {
 // permute reorders the column so that new position j holds old position perm[j].
 func (c *column) permute(perm []uint32) {
 	if c.raw != nil {
-		out := make([]string, len(perm))
-		for j, old := range perm {
-			out[j] = c.raw[old]
-		}
-		c.raw = out
+		c.raw.permute(perm)
 	}
 	if c.ids != nil {
 		out := make([]uint32, len(perm))
@@ -198,7 +196,7 @@ var timeFields = []struct {
 
 // userStore is the columnar user table. Index i is the dense user index.
 type userStore struct {
-	ids   []string
+	ids   arena // sorted once built
 	cols  []column
 	times [][]int64 // per timeFields entry; nil until some user has that time
 	flags []uint8
@@ -210,13 +208,15 @@ func newUserStore() *userStore {
 	return &userStore{cols: make([]column, len(fields)), times: make([][]int64, len(timeFields))}
 }
 
-func (s *userStore) len() int { return len(s.ids) }
+func (s *userStore) len() int { return s.ids.len() }
+
+func (s *userStore) id(i uint32) string { return s.ids.get(int(i)) }
 
 // put writes u at index i (i == len appends).
 func (s *userStore) put(i uint32, u *directory.User) {
-	n := len(s.ids)
+	n := s.ids.len()
 	if int(i) == n {
-		s.ids = append(s.ids, strings.Clone(u.ID))
+		s.ids.put(n, u.ID)
 		s.flags = append(s.flags, 0)
 		s.cats = append(s.cats, 0)
 		s.extra = append(s.extra, nil)
@@ -260,10 +260,10 @@ func (s *userStore) put(i uint32, u *directory.User) {
 // finish pads columns allocated part-way through to every user.
 func (s *userStore) finish() {
 	for c := range s.cols {
-		s.cols[c].grow(len(s.ids))
+		s.cols[c].grow(s.len())
 	}
 	for k := range s.times {
-		for s.times[k] != nil && len(s.times[k]) < len(s.ids) {
+		for s.times[k] != nil && len(s.times[k]) < s.len() {
 			s.times[k] = append(s.times[k], noTime)
 		}
 	}
@@ -271,14 +271,14 @@ func (s *userStore) finish() {
 
 // permute reorders every column by perm (new j = old perm[j]).
 func (s *userStore) permute(perm []uint32) {
-	ids := make([]string, len(perm))
+	s.ids.permute(perm)
 	flags := make([]uint8, len(perm))
 	cats := make([]directory.Categories, len(perm))
 	extra := make([]*userExtra, len(perm))
 	for j, old := range perm {
-		ids[j], flags[j], cats[j], extra[j] = s.ids[old], s.flags[old], s.cats[old], s.extra[old]
+		flags[j], cats[j], extra[j] = s.flags[old], s.cats[old], s.extra[old]
 	}
-	s.ids, s.flags, s.cats, s.extra = ids, flags, cats, extra
+	s.flags, s.cats, s.extra = flags, cats, extra
 	for c := range s.cols {
 		s.cols[c].permute(perm)
 	}
@@ -295,7 +295,7 @@ func (s *userStore) permute(perm []uint32) {
 
 // user rebuilds the full record of user i.
 func (s *userStore) user(i uint32) *directory.User {
-	u := &directory.User{ID: s.ids[i]}
+	u := &directory.User{ID: s.id(i)}
 	for c := range fields {
 		if v := s.cols[c].get(i); v != "" {
 			fields[c].set(u, v)
@@ -323,26 +323,29 @@ func (s *userStore) user(i uint32) *directory.User {
 
 // valueBitmaps builds, in one pass, the bitmap of users for every dictionary
 // entry of an interned column, merged case-insensitively (rules compare
-// values without regard to case). universe limits the result.
+// values without regard to case).
 func (s *userStore) valueBitmaps(c int) map[string]*roaring.Bitmap {
 	col := &s.cols[c]
 	out := map[string]*roaring.Bitmap{}
 	if col.ids == nil {
 		all := roaring.New()
-		all.AddRange(0, uint64(len(s.ids)))
+		all.AddRange(0, uint64(s.len()))
 		out[""] = all
 		return out
 	}
-	buckets := make([][]uint32, len(col.dict))
+	// Users ascend, so each Add appends to the last container.
+	byID := make([]*roaring.Bitmap, len(col.dict))
 	for i, id := range col.ids {
-		buckets[id] = append(buckets[id], uint32(i))
+		if byID[id] == nil {
+			byID[id] = roaring.New()
+		}
+		byID[id].Add(uint32(i))
 	}
-	for id, users := range buckets {
-		if len(users) == 0 {
+	for id, bm := range byID {
+		if bm == nil {
 			continue
 		}
 		key := strings.ToLower(col.dict[id])
-		bm := roaring.BitmapOf(users...)
 		if prev, ok := out[key]; ok {
 			prev.Or(bm)
 		} else {
@@ -358,12 +361,12 @@ func (s *userStore) scanEqual(c int, value string) *roaring.Bitmap {
 	col := &s.cols[c]
 	if col.raw == nil {
 		if value == "" {
-			out.AddRange(0, uint64(len(s.ids)))
+			out.AddRange(0, uint64(s.len()))
 		}
 		return out
 	}
-	for i, v := range col.raw {
-		if len(v) == len(value) && strings.EqualFold(v, value) {
+	for i := range col.raw.len() {
+		if v := col.raw.get(i); len(v) == len(value) && strings.EqualFold(v, value) {
 			out.Add(uint32(i))
 		}
 	}

@@ -2,6 +2,7 @@ package graph_test
 
 import (
 	"context"
+	"errors"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -103,7 +104,7 @@ func TestSignInActivityNeedsAuditLogPermission(t *testing.T) {
 		{ClientID: "11111111-1111-1111-1111-111111111111", ClientSecret: "no-audit", Roles: []string{"User.Read.All"}},
 	}})
 	ctx := context.Background()
-	full := newClient(t, sim, nil)
+	full := newClient(t, sim)
 	var with []graph.User
 	withSel := false
 	require.NoError(t, full.ListUsers(ctx, graph.UserListOptions{Select: []string{"id"}, SignInActivity: true},
@@ -203,4 +204,47 @@ func TestUserWritesAndLicenses(t *testing.T) {
 	require.NoError(t, err)
 	_, err = c.AssignLicense(ctx, "00000000-0000-0000-0000-000000000000", []graph.AssignedLicense{{SkuID: free}}, nil)
 	require.True(t, graph.IsNotFound(err), "%v", err)
+}
+
+// A listing that failed mid-way resumes from the last page's NextLink, and
+// stored raw pages decode back into users.
+func TestResumeFromNextLinkAndDecodeStoredPages(t *testing.T) {
+	t.Parallel()
+	sim, c := setup(t, graphsim.Config{Users: 500})
+	ctx := context.Background()
+	var stored [][]byte
+	var next string
+	stop := errors.New("crash")
+	err := c.ListUsers(ctx, graph.UserListOptions{Select: []string{"id", "department"}, Top: 100}, func(p *graph.Page, _ []graph.User) error {
+		stored = append(stored, p.Body)
+		next = p.NextLink
+		if p.Number == 2 {
+			return stop
+		}
+		return nil
+	})
+	require.ErrorIs(t, err, stop)
+	require.NotEmpty(t, next)
+
+	_, err = c.Pages(ctx, graph.Query{Op: "ListUsers", Path: next}, func(p *graph.Page) error {
+		require.Nil(t, p.Params, "a resumed listing does not know its original options")
+		stored = append(stored, p.Body)
+		return nil
+	})
+	require.NoError(t, err)
+	seen := map[string]bool{}
+	for _, body := range stored {
+		users, err := graph.DecodeItems[graph.User](body)
+		require.NoError(t, err)
+		for _, u := range users {
+			require.False(t, seen[u.ID])
+			seen[u.ID] = true
+		}
+	}
+	require.Len(t, seen, len(sim.Users()))
+
+	_, err = graph.DecodeItems[graph.User]([]byte(`{"error":{}}`))
+	require.ErrorIs(t, err, graph.ErrMalformed)
+	_, err = c.Pages(ctx, graph.Query{Op: "ListUsers", Path: "https://elsewhere.example/v1.0/users"}, func(*graph.Page) error { return nil })
+	require.ErrorIs(t, err, graph.ErrMalformed, "a link to another host is never followed with our token")
 }

@@ -130,7 +130,7 @@ func (s *Server) serveToken(w http.ResponseWriter, r *http.Request) {
 			s.aadError(w, http.StatusBadRequest, "invalid_request", 50027, "Invalid JWT token. The client assertion type is not supported.")
 			return
 		}
-		if err := s.verifyAssertion(app, assertion, tenant); err != nil {
+		if err := s.verifyAssertion(app, assertion); err != nil {
 			s.aadError(w, http.StatusUnauthorized, "invalid_client", 700027,
 				"Client assertion failed signature validation. "+err.Error())
 			return
@@ -210,6 +210,15 @@ func (s *Server) issueToken(app *App, aud string) (string, error) {
 	return tok, nil
 }
 
+// ExpireTokens makes every access token issued so far expired, so a test
+// can check that its client fetches a new one after a 401.
+func (s *Server) ExpireTokens() {
+	s.tokensExpiredBefore.Store(time.Now().Unix() + 1)
+	// Tokens are stamped in whole seconds: wait for the next second so
+	// tokens fetched from now on are not caught by the cutoff.
+	time.Sleep(time.Until(time.Unix(time.Now().Unix()+1, 0)))
+}
+
 // spObjectID is the service principal's object id, derived from the app id.
 func spObjectID(clientID string) string { return requestID(clientID, 1) }
 
@@ -232,7 +241,7 @@ func (s *Server) authenticate(r *http.Request, aud string) (*App, *GraphError) {
 		v = c
 	}
 	c := v.(*tokenClaims)
-	if time.Now().Unix() >= c.Exp {
+	if time.Now().Unix() >= c.Exp || c.Iat < s.tokensExpiredBefore.Load() {
 		return nil, gerr(http.StatusUnauthorized, "InvalidAuthenticationToken", "Lifetime validation failed, the token is expired.")
 	}
 	if c.Aud != aud {
@@ -278,7 +287,7 @@ func (s *Server) verifyToken(tok string) (*tokenClaims, error) {
 // the app's registered certificate, identified by its thumbprint (x5t or
 // x5t#S256), with the app as issuer and subject and this tenant's token
 // endpoint as audience.
-func (s *Server) verifyAssertion(app *App, assertion, tenant string) error {
+func (s *Server) verifyAssertion(app *App, assertion string) error {
 	if app.CertificatePEM == "" {
 		return errors.New("The application has no certificate credentials.")
 	}
@@ -360,7 +369,6 @@ func (s *Server) verifyAssertion(app *App, assertion, tenant string) error {
 	if err != nil {
 		return errors.New("Signature is invalid.")
 	}
-	_ = tenant
 	return nil
 }
 

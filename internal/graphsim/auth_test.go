@@ -171,3 +171,16 @@ func TestOpenIDConfigurationMatchesHost(t *testing.T) {
 	require.Equal(t, h.info.AuthorityURL+h.info.TenantID+"/oauth2/v2.0/token", doc["token_endpoint"])
 	require.Equal(t, h.info.AuthorityURL+h.info.TenantID+"/v2.0", doc["issuer"])
 }
+
+func TestExpireTokens(t *testing.T) {
+	t.Parallel()
+	h := setup(t, Config{Users: 30})
+	require.Equal(t, http.StatusOK, h.call("GET", "/users?$top=1", nil).status)
+	h.srv.ExpireTokens()
+	r := h.call("GET", "/users?$top=1", nil)
+	require.Equal(t, http.StatusUnauthorized, r.status)
+	require.Equal(t, "InvalidAuthenticationToken", r.errCode())
+	require.Contains(t, r.errMessage(), "expired")
+	fresh := h.mustToken(h.info.ClientID, h.info.ClientSecret, "https://graph.microsoft.com/.default")
+	require.Equal(t, http.StatusOK, h.callAs(fresh, "GET", "/users?$top=1", nil).status)
+}

@@ -252,7 +252,7 @@ func (s *Server) userDelta(w http.ResponseWriter, r *http.Request, ri *reqInfo, 
 			e.close()
 		} else {
 			userProps.render(e, t, u, sel)
-			if names == nil || slices.Contains(names, "manager") {
+			if slices.Contains(names, "manager") { // relationships are tracked on request only
 				if u.manager >= 0 {
 					e.key("manager@delta")
 					e.openArr()
@@ -298,8 +298,9 @@ func idSet(ids string) map[string]bool {
 	return m
 }
 
-// selectNames resolves a delta $select; relationship names (members,
-// manager) are allowed and reported in names but not rendered as props.
+// selectNames resolves a $select list. The relationship rel (members or
+// manager, for delta) is allowed and reported in names but not rendered as
+// a property; hasMembersWithLicenseErrors is accepted and never returned.
 func selectNames[T any](sel string, props *propSet[T], typeName, rel string) ([]int, []string, *GraphError) {
 	if sel == "" {
 		return props.defs, nil, nil
@@ -308,16 +309,19 @@ func selectNames[T any](sel string, props *propSet[T], typeName, rel string) ([]
 	var names []string
 	for _, n := range strings.Split(sel, ",") {
 		n = strings.TrimSpace(n)
-		if n == "" {
+		if n == "" || strings.EqualFold(n, propHasLicenseErrors) {
 			continue
 		}
-		if strings.EqualFold(n, rel) {
+		if rel != "" && strings.EqualFold(n, rel) {
 			names = append(names, rel)
 			continue
 		}
 		i, ok := props.lookup(n)
 		if !ok {
 			return nil, nil, badRequest("Could not find a property named '%s' on type '%s'.", n, typeName)
+		}
+		if slices.Contains(idx, i) {
+			continue
 		}
 		idx = append(idx, i)
 		names = append(names, props.all[i].name)

@@ -131,6 +131,28 @@ var assignLicenseSel = func() []int {
 	return out
 }()
 
+// resolveChange checks one addLicenses entry against the subscribed SKUs:
+// the SKU must exist and be assignable to users, and every disabled plan
+// must belong to it. Plans come back lower-cased, sorted and unique.
+func (t *tenant) resolveChange(a LicenseChange) (int16, []string, *GraphError) {
+	k, ok := t.skuIdx[strings.ToLower(a.SkuID)]
+	if !ok {
+		return 0, nil, badRequest("License %s does not correspond to a valid company License.", a.SkuID)
+	}
+	sk := &t.skus[k]
+	if sk.appliesTo != "User" {
+		return 0, nil, badRequest("License %s cannot be assigned to a user.", sk.p.partNumber)
+	}
+	dis := lowerAll(a.DisabledPlans)
+	for _, pid := range dis {
+		if !sk.p.hasPlan(pid) {
+			return 0, nil, badRequest("Invalid service plan %s: it is not part of the SKU %s.", pid, sk.p.skuID)
+		}
+	}
+	slices.Sort(dis)
+	return int16(k), slices.Compact(dis), nil
+}
+
 // assignLicense applies a direct license change to user i with every check of
 // graph.md §3.2, all or nothing, recording one write per SKU effect. Caller
 // holds the write lock.
@@ -153,23 +175,11 @@ func (s *Server) assignLicense(i int32, add []LicenseChange, remove []string, ri
 	}
 	var adds []addOp
 	for _, a := range add {
-		k, ok := t.skuIdx[strings.ToLower(a.SkuID)]
-		if !ok {
-			return reject(badRequest("License %s does not correspond to a valid company License.", a.SkuID))
+		k, dis, ge := t.resolveChange(a)
+		if ge != nil {
+			return reject(ge)
 		}
-		sk := &t.skus[k]
-		if sk.appliesTo != "User" {
-			return reject(badRequest("License %s cannot be assigned to a user.", sk.p.partNumber))
-		}
-		dis := lowerAll(a.DisabledPlans)
-		for _, pid := range dis {
-			if !sk.p.hasPlan(pid) {
-				return reject(badRequest("Invalid service plan %s: it is not part of the SKU %s.", pid, sk.p.skuID))
-			}
-		}
-		slices.Sort(dis)
-		dis = slices.Compact(dis)
-		adds = append(adds, addOp{sku: int16(k), disabled: dis})
+		adds = append(adds, addOp{sku: k, disabled: dis})
 	}
 	var removes []int16
 	for _, id := range remove {
@@ -289,27 +299,17 @@ func (s *Server) assignGroupLicense(w http.ResponseWriter, r *http.Request, ri *
 		next = slices.Delete(next, j, j+1)
 	}
 	for _, a := range b.add {
-		k, ok := t.skuIdx[strings.ToLower(a.SkuID)]
-		if !ok {
+		k, dis, ge := t.resolveChange(a)
+		if ge != nil {
 			t.mu.Unlock()
 			ri.record("groupAddLicense", gr.id, strings.ToLower(a.SkuID), OutcomeRejected)
-			writeError(w, ri, badRequest("License %s does not correspond to a valid company License.", a.SkuID))
+			writeError(w, ri, ge)
 			return
 		}
-		dis := lowerAll(a.DisabledPlans)
-		for _, pid := range dis {
-			if !t.skus[k].p.hasPlan(pid) {
-				t.mu.Unlock()
-				ri.record("groupAddLicense", gr.id, t.skus[k].p.skuID, OutcomeRejected)
-				writeError(w, ri, badRequest("Invalid service plan %s: it is not part of the SKU %s.", pid, t.skus[k].p.skuID))
-				return
-			}
-		}
-		slices.Sort(dis)
-		if j := slices.IndexFunc(next, func(l groupLicense) bool { return l.sku == int16(k) }); j >= 0 {
+		if j := slices.IndexFunc(next, func(l groupLicense) bool { return l.sku == k }); j >= 0 {
 			next[j].disabled = dis
 		} else {
-			next = append(next, groupLicense{sku: int16(k), disabled: dis})
+			next = append(next, groupLicense{sku: k, disabled: dis})
 		}
 	}
 	for _, a := range b.add {

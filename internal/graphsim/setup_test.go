@@ -19,7 +19,7 @@ import (
 // harness is a running simulator plus an HTTPS client that trusts its CA and
 // holds a token of the default app: the same path a real client takes.
 type harness struct {
-	t      *testing.T
+	t      testing.TB
 	srv    *Server
 	info   Info
 	client *http.Client
@@ -28,7 +28,7 @@ type harness struct {
 
 // setup starts a simulator for one test. Throttling is off unless the test
 // sets a Budget, so functional tests are not slowed by it.
-func setup(t *testing.T, cfg Config) *harness {
+func setup(t testing.TB, cfg Config) *harness {
 	t.Helper()
 	if cfg.Users == 0 {
 		cfg.Users = 200
@@ -47,7 +47,7 @@ func setup(t *testing.T, cfg Config) *harness {
 	return h
 }
 
-func trustingClient(t *testing.T, caFile string) *http.Client {
+func trustingClient(t testing.TB, caFile string) *http.Client {
 	t.Helper()
 	pem, err := os.ReadFile(caFile)
 	require.NoError(t, err)

@@ -27,8 +27,8 @@ type tenant struct {
 	skuIdx map[string]int // lower-case skuId → index
 
 	users     []user
-	userByID  map[string]int32
-	userByUPN map[string]int32 // lower-case UPN
+	userByID  *keyIndex
+	userByUPN *keyIndex
 
 	groups    []group
 	groupByID map[string]int32
@@ -165,10 +165,10 @@ type dynamicGroup struct {
 func (t *tenant) bump() int64 { t.seq++; return t.seq }
 
 func (t *tenant) lookupUser(key string) (int32, bool) {
-	if i, ok := t.userByID[strings.ToLower(key)]; ok && !t.users[i].deleted {
+	if i, ok := t.userByID.get(key); ok && !t.users[i].deleted {
 		return i, true
 	}
-	if i, ok := t.userByUPN[strings.ToLower(key)]; ok && !t.users[i].deleted {
+	if i, ok := t.userByUPN.get(key); ok && !t.users[i].deleted {
 		return i, true
 	}
 	return 0, false

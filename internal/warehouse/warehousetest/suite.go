@@ -50,6 +50,7 @@ func Run(t *testing.T, h Harness) {
 		{"BulkUpsert", testBulkUpsert},
 		{"PolicySettings", testPolicySettings},
 		{"Grants", testGrants},
+		{"Principals", testPrincipals}, {"Delegations", testDelegations}, {"APITokens", testAPITokens}, {"Sessions", testSessions},
 		{"Requests", testRequests},
 		{"Workflows", testWorkflows},
 		{"Approvals", testApprovals},

@@ -3,7 +3,11 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"math"
+	"os"
+	"runtime/pprof"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -50,6 +54,16 @@ func newBenchCmd(c *cli) *cobra.Command {
 			Short: s.short,
 			Args:  cobra.NoArgs,
 			RunE: func(cmd *cobra.Command, _ []string) error {
+				if path, _ := cmd.Flags().GetString("cpuprofile"); path != "" && cmd.Flags().Lookup("cpuprofile").Annotations["generic"] != nil {
+					f, err := os.Create(path)
+					if err != nil {
+						return err
+					}
+					if err := pprof.StartCPUProfile(f); err != nil {
+						return err
+					}
+					defer func() { pprof.StopCPUProfile(); f.Close() }()
+				}
 				res, err := s.run(cmd, c)
 				if err != nil {
 					return fmt.Errorf("bench %s: %w", name, err)
@@ -73,8 +87,31 @@ func newBenchCmd(c *cli) *cobra.Command {
 		if s.flags != nil {
 			s.flags(sub)
 		}
+		// Scenarios may profile just their measured part; the rest get a
+		// profile of the whole run.
+		if sub.Flags().Lookup("cpuprofile") == nil {
+			sub.Flags().String("cpuprofile", "", "write a CPU profile of the run to this file")
+			_ = sub.Flags().SetAnnotation("cpuprofile", "generic", []string{"true"})
+		}
 		cmd.AddCommand(sub)
 	}
 	cmd.Long = "Scenarios: " + strings.Join(names, ", ")
 	return cmd
 }
+
+// peakRSSMB is this process's peak resident set (VmHWM), in MiB.
+func peakRSSMB() int64 {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return -1
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+			return kb / 1024
+		}
+	}
+	return -1
+}
+
+func round3(f float64) float64 { return math.Round(f*1000) / 1000 }

@@ -1,6 +1,7 @@
 package engine_test
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -44,6 +45,13 @@ func TestBlockedReasonsAndPriorities(t *testing.T) {
 		return fxSku{ID: "sku-e3", Part: "ENTERPRISEPACK", Prepaid: prepaid, Consumed: consumed, Price: "36.00",
 			Plans: []string{e3Plans, "p-teams TEAMS1"}}
 	}
+	// u1 moved from Ops to Sales; the only E3 seat is the one u1 holds.
+	mover := fixture{
+		Users:    []fxUser{{ID: "u1", UsageLocation: "US", Department: "Sales"}, {ID: "u2", UsageLocation: "US", Department: "Ops"}},
+		Skus:     []fxSku{e3(1, 1)},
+		Licenses: []fxLicense{{User: "u1", Sku: "sku-e3"}},
+		Grants:   []fxGrant{{Pool: "ops", User: "u1", Sku: "sku-e3", Since: day(1)}},
+	}
 	cases := []struct {
 		name string
 		fx   fixture
@@ -55,6 +63,12 @@ func TestBlockedReasonsAndPriorities(t *testing.T) {
 			fx:   fixture{Users: users("u1", "u2", "u3"), Skus: []fxSku{e3(3, 2)}},
 			pol:  `{pools: [{name: p, target: {direct: true}, bundle: [{sku: ENTERPRISEPACK}], assignments: {everyone: true}}]}`,
 			want: map[string]want{"p": {adds: []string{"u1"}, blocked: map[string]engine.Reason{"u2": engine.ReasonNoSeats, "u3": engine.ReasonNoSeats}}},
+		},
+		{
+			name: "a suspended subscription has no seats to give",
+			fx:   fixture{Users: users("u1"), Skus: []fxSku{{ID: "sku-e3", Part: "ENTERPRISEPACK", Prepaid: 10, Status: "Suspended"}}},
+			pol:  `{pools: [{name: p, target: {direct: true}, bundle: [{sku: ENTERPRISEPACK}], assignments: {everyone: true}}]}`,
+			want: map[string]want{"p": {blocked: map[string]engine.Reason{"u1": engine.ReasonNoSeats}}},
 		},
 		{
 			name: "higher priority pool gets the seat",
@@ -149,29 +163,60 @@ func TestBlockedReasonsAndPriorities(t *testing.T) {
 		},
 		{
 			name: "seats freed by a removal are reused, unless the removal needs approval",
-			fx: fixture{
-				Users:    []fxUser{{ID: "u1", UsageLocation: "US", Department: "Sales"}, {ID: "u2", UsageLocation: "US", Department: "Ops"}},
-				Skus:     []fxSku{e3(1, 1)},
-				Licenses: []fxLicense{{User: "u1", Sku: "sku-e3"}},
-				Grants:   []fxGrant{{Pool: "ops", User: "u1", Sku: "sku-e3", Since: day(1)}},
-			},
+			fx:   mover,
 			pol: `{pools: [
 			  {name: ops, target: {direct: true}, bundle: [{sku: ENTERPRISEPACK}], assignments: {rules: ['user.department -eq "Ops"']}}]}`,
 			want: map[string]want{"ops": {adds: []string{"u2"}, removals: []string{"u1"}}},
 		},
 		{
 			name: "approval-gated removal frees nothing yet",
-			fx: fixture{
-				Users:    []fxUser{{ID: "u1", UsageLocation: "US", Department: "Sales"}, {ID: "u2", UsageLocation: "US", Department: "Ops"}},
-				Skus:     []fxSku{e3(1, 1)},
-				Licenses: []fxLicense{{User: "u1", Sku: "sku-e3"}},
-				Grants:   []fxGrant{{Pool: "ops", User: "u1", Sku: "sku-e3", Since: day(1)}},
-			},
+			fx:   mover,
 			pol: `{pools: [
 			  {name: ops, removalApproval: true, target: {direct: true}, bundle: [{sku: ENTERPRISEPACK}], assignments: {rules: ['user.department -eq "Ops"']}}]}`,
 			want: map[string]want{"ops": {removals: []string{"u1"}, blocked: map[string]engine.Reason{"u2": engine.ReasonNoSeats}}},
 		},
 	}
+	// u1 holds the only E3 seat; pool "low" granted it; pool "high" wants it for u2.
+	contested := fixture{
+		Users:    users("u1", "u2"),
+		Skus:     []fxSku{e3(1, 1)},
+		Licenses: []fxLicense{{User: "u1", Sku: "sku-e3"}},
+		Grants:   []fxGrant{{Pool: "low", User: "u1", Sku: "sku-e3", Since: day(1)}},
+	}
+	twoPools := func(lowPriority int, lowApproval bool) string {
+		return fmt.Sprintf(`{pools: [
+		  {name: low, priority: %d, removalApproval: %t, target: {direct: true}, bundle: [{sku: ENTERPRISEPACK}], assignments: {users: [u1]}},
+		  {name: high, priority: 5, target: {direct: true}, bundle: [{sku: ENTERPRISEPACK}], assignments: {users: [u2]}}]}`, lowPriority, lowApproval)
+	}
+	unowned := contested
+	unowned.Grants = nil
+	cases = append(cases, []struct {
+		name string
+		fx   fixture
+		pol  string
+		want map[string]want
+	}{
+		{
+			name: "a higher-priority pool takes the seat a lower-priority pool granted",
+			fx:   contested, pol: twoPools(1, false),
+			want: map[string]want{"low": {removals: []string{"u1"}}, "high": {adds: []string{"u2"}}},
+		},
+		{
+			name: "within one priority the holder keeps its seat",
+			fx:   contested, pol: twoPools(5, false),
+			want: map[string]want{"low": {}, "high": {blocked: map[string]engine.Reason{"u2": engine.ReasonNoSeats}}},
+		},
+		{
+			name: "a holder no pool granted is never evicted",
+			fx:   unowned, pol: twoPools(1, false),
+			want: map[string]want{"low": {}, "high": {blocked: map[string]engine.Reason{"u2": engine.ReasonNoSeats}}},
+		},
+		{
+			name: "an eviction that needs approval frees the seat only once approved",
+			fx:   contested, pol: twoPools(1, true),
+			want: map[string]want{"low": {removals: []string{"u1"}}, "high": {blocked: map[string]engine.Reason{"u2": engine.ReasonNoSeats}}},
+		},
+	}...)
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

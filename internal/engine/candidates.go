@@ -177,11 +177,11 @@ func (e *Engine) since(cp *cpool, u uint32) int64 {
 		return best
 	}
 	for _, st := range e.snap.userStates(u) {
-		if st.err {
+		if st.failed() {
 			continue
 		}
 		if (cp.group >= 0 && st.group == cp.group) || (cp.group < 0 && st.group < 0 && cp.hasSku(st.sku)) {
-			take(st.updated)
+			take(st.updatedUnix())
 		}
 	}
 	return best

@@ -152,7 +152,7 @@ func (cf *conflicts) forPool(e *Engine, cp *cpool) *poolCheck {
 // suspects narrows need to the users that must be checked one by one.
 func (pc *poolCheck) suspects(s *Snapshot, need *roaring.Bitmap) *roaring.Bitmap {
 	if pc.always != nil || len(pc.needs) > 0 {
-		return need
+		return need.Clone() // the caller removes blocked users from need while iterating
 	}
 	if len(pc.suspect) == 0 {
 		return roaring.New()
@@ -173,7 +173,7 @@ func (pc *poolCheck) check(e *Engine, u uint32) *blockReason {
 	s, cf := e.snap, e.cons
 	held := map[string]bool{}
 	for _, st := range s.userStates(u) {
-		if st.err || slices.Contains(pc.items, st.sku) {
+		if st.failed() || slices.Contains(pc.items, st.sku) {
 			continue
 		}
 		for _, it := range pc.items {

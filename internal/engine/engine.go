@@ -61,7 +61,8 @@ type cpool struct {
 	cand    *roaring.Bitmap // assignments − exclusions, categories applied
 	candME  *roaring.Bitmap // … and mutual exclusion
 	holders *roaring.Bitmap
-	kept    *roaring.Bitmap // holders that stay (within the seat cap)
+	kept    *roaring.Bitmap // holders that stay (within the seat cap and seats)
+	evicted *roaring.Bitmap // holders whose seat went to a higher-priority pool
 	want    *roaring.Bitmap // kept + users to add (before tenant seats)
 	result  *roaring.Bitmap // kept + users added
 }
@@ -121,6 +122,12 @@ func New(snap *Snapshot, policy *Policy) (*Engine, error) {
 		cp := e.compilePool(&e.policy.Pools[i])
 		e.pools = append(e.pools, cp)
 		if cp.err == nil && cp.group >= 0 {
+			// Validate compared targets as written; one group named by id
+			// in one pool and by display name in another meets here.
+			if other, dup := e.poolByGroup[cp.group]; dup {
+				cp.err = fmt.Errorf("target: group %q is already managed by pool %q", cp.p.Target.Group, other.p.Name)
+				continue
+			}
 			e.poolByGroup[cp.group] = cp
 		}
 	}
@@ -244,6 +251,9 @@ func (e *Engine) resolveItem(skuRef string, disabled []string) (citem, error) {
 		return citem{}, err
 	}
 	info := e.snap.skus[k]
+	if strings.EqualFold(info.sku.AppliesTo, "Company") {
+		return citem{}, &refError{kind: "SKU", ref: skuRef, msg: "applies to the company, not to users"}
+	}
 	ids := make([]string, 0, len(disabled))
 	for _, d := range disabled {
 		id, ok := info.plans[strings.ToLower(d)]

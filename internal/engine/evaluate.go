@@ -31,10 +31,13 @@ func Evaluate(snap *Snapshot, policy *Policy) (*Plan, error) {
 //     then lower user ids;
 //  4. removals: what the pool granted, still holds, and no longer wants
 //     (kept instead when another direct pool wants the same SKU);
-//  5. tenant seats, pools by priority (higher first) then name: each add
+//  5. where a SKU has more newcomers than free seats, pool-granted holders
+//     of lower priority give up their seats (see contest), and removals are
+//     settled again;
+//  6. tenant seats, pools by priority (higher first) then name: each add
 //     takes a seat of every SKU the user does not hold yet, from the free
 //     seats plus the seats freed by removals that need no approval;
-//  6. updates of disabled plans, other holders, cost.
+//  7. updates of disabled plans, other holders, cost.
 func (e *Engine) Plan() *Plan {
 	s := e.snap
 	live := make([]*cpool, 0, len(e.pools))
@@ -56,22 +59,23 @@ func (e *Engine) Plan() *Plan {
 	}
 	for _, cp := range live {
 		cp.candME = e.applyExclusion(cp)
+		cp.evicted = roaring.New()
 	}
 	for _, cp := range live {
 		e.screen(cp, pps[cp])
 	}
 
 	consumed := make([]int, len(s.skus))
-	freed := make([]int, len(s.skus))    // all removals
-	freedNow := make([]int, len(s.skus)) // removals that need no approval
 	wantDirect := e.wantDirect(live)
-	for _, cp := range live {
-		e.removals(cp, pps[cp], wantDirect, freed, freedNow)
+	freed, freedNow := e.settle(live, pps, wantDirect)
+	if e.contest(freedNow) {
+		wantDirect = e.wantDirect(live)
+		freed, freedNow = e.settle(live, pps, wantDirect)
 	}
 
 	e.seatsLeft = make([]int, len(s.skus))
 	for k, info := range s.skus {
-		e.seatsLeft[k] = info.sku.Available() + freedNow[k]
+		e.seatsLeft[k] = info.available() + freedNow[k]
 	}
 	clear(e.reserved)
 	adding := make([]*roaring.Bitmap, len(s.skus)) // SKUs being added in this plan
@@ -88,7 +92,7 @@ func (e *Engine) Plan() *Plan {
 	}
 	e.hasPlan = true
 
-	plan := &Plan{Currency: e.policy.Currency}
+	plan := &Plan{Currency: e.policy.Currency, planNames: e.cons.names}
 	for _, cp := range e.pools {
 		pp := pps[cp]
 		plan.Pools = append(plan.Pools, *pp)
@@ -105,7 +109,7 @@ func (e *Engine) Plan() *Plan {
 		if consumed[k] == 0 && freed[k] == 0 && !e.granted(int32(k)) {
 			continue
 		}
-		c := SkuCost{SkuID: info.sku.SkuID, PartNumber: info.sku.SkuPartNumber, Available: info.sku.Available(),
+		c := SkuCost{SkuID: info.sku.SkuID, PartNumber: info.sku.SkuPartNumber, Available: info.available(),
 			Consumed: consumed[k], Freed: freed[k], UnitPrice: e.prices[k]}
 		c.Delta = Price(int64(c.Consumed-c.Freed) * int64(c.UnitPrice))
 		plan.MonthlyDelta += c.Delta
@@ -172,7 +176,7 @@ func (e *Engine) screen(cp *cpool, pp *PoolPlan) {
 	}
 	cp.kept = stay
 	cp.want = roaring.Or(stay, need)
-	for _, u := range sortedUsers(blocked) {
+	for _, u := range sortedKeys(blocked) {
 		r := blocked[u]
 		pp.Blocked = append(pp.Blocked, e.change(cp, OpAdd, u, r))
 	}
@@ -215,31 +219,55 @@ func (e *Engine) wantDirect(live []*cpool) []*roaring.Bitmap {
 	return out
 }
 
+// settle computes every pool's removals and the seats they free: freed
+// counts all of them, freedNow those that need no approval.
+func (e *Engine) settle(live []*cpool, pps map[*cpool]*PoolPlan, wantDirect []*roaring.Bitmap) (freed, freedNow []int) {
+	freed, freedNow = make([]int, len(e.snap.skus)), make([]int, len(e.snap.skus))
+	gone := map[uint64]*goneRows{}
+	for _, cp := range live {
+		e.removals(cp, pps[cp], wantDirect, gone)
+	}
+	e.countFreed(gone, freed, freedNow)
+	return freed, freedNow
+}
+
 // removals proposes removing what the pool granted, still held and no longer
-// wanted (step 4), and counts the seats that frees.
-func (e *Engine) removals(cp *cpool, pp *PoolPlan, wantDirect []*roaring.Bitmap, freed, freedNow []int) {
+// wanted (step 4), and records which license rows go away so the seats
+// freed can be counted once every pool has spoken.
+func (e *Engine) removals(cp *cpool, pp *PoolPlan, wantDirect []*roaring.Bitmap, gone map[uint64]*goneRows) {
 	s := e.snap
-	free := func(k int32, u uint32, except func(userState) bool) {
-		for _, st := range s.userStates(u) {
-			if st.sku == k && !st.err && !except(st) {
-				return // still held another way
-			}
+	forget := func(u uint32, k int32, group int32) {
+		key := uint64(u)<<32 | uint64(uint32(k))
+		g := gone[key]
+		if g == nil {
+			g = &goneRows{}
+			gone[key] = g
 		}
-		freed[k]++
-		if !cp.p.RemovalApproval {
-			freedNow[k]++
+		if group < 0 {
+			g.direct = true
+		} else {
+			g.groups = append(g.groups, group)
 		}
+		g.approval = g.approval || cp.p.RemovalApproval
+	}
+	pp.Removals, pp.Transfers = pp.Removals[:0], nil
+	removal := func(u uint32) Change {
+		c := e.change(cp, OpRemove, u, nil)
+		if cp.evicted.Contains(u) {
+			c.Detail = evictionDetail
+		}
+		return c
 	}
 	if cp.group >= 0 {
 		if cp.ownedGroup == nil {
 			return
 		}
-		gone := roaring.AndNot(roaring.And(cp.ownedGroup.users, cp.holders), cp.kept)
-		for it := gone.Iterator(); it.HasNext(); {
+		leaving := roaring.AndNot(roaring.And(cp.ownedGroup.users, cp.holders), cp.kept)
+		for it := leaving.Iterator(); it.HasNext(); {
 			u := it.Next()
-			pp.Removals = append(pp.Removals, e.change(cp, OpRemove, u, nil))
+			pp.Removals = append(pp.Removals, removal(u))
 			for _, item := range cp.items {
-				free(item.sku, u, func(st userState) bool { return st.group == cp.group })
+				forget(u, item.sku, cp.group)
 			}
 		}
 		return
@@ -251,9 +279,9 @@ func (e *Engine) removals(cp *cpool, pp *PoolPlan, wantDirect []*roaring.Bitmap,
 		if o == nil {
 			continue
 		}
-		gone := roaring.AndNot(roaring.And(o.users, s.holdDirect[it.sku]), cp.want)
+		leaving := roaring.AndNot(roaring.And(o.users, s.holdDirect[it.sku]), cp.want)
 		sku := s.skus[it.sku].sku.SkuID
-		for bi := gone.Iterator(); bi.HasNext(); {
+		for bi := leaving.Iterator(); bi.HasNext(); {
 			u := bi.Next()
 			d := drops[u]
 			if d == nil {
@@ -265,30 +293,63 @@ func (e *Engine) removals(cp *cpool, pp *PoolPlan, wantDirect []*roaring.Bitmap,
 				continue
 			}
 			d.remove = append(d.remove, directory.AssignedLicense{SkuID: sku, DisabledPlans: []string{}})
-			free(it.sku, u, func(st userState) bool { return st.group < 0 })
+			forget(u, it.sku, -1)
 		}
 	}
-	for _, u := range sortedUsers(drops) {
+	for _, u := range sortedKeys(drops) {
 		d := drops[u]
 		if len(d.remove) > 0 {
-			c := e.change(cp, OpRemove, u, nil)
+			c := removal(u)
 			c.Licenses = d.remove
 			pp.Removals = append(pp.Removals, c)
 		}
 		if len(d.keep) > 0 {
-			c := e.change(cp, OpRemove, u, nil)
-			c.Licenses, c.NeedsApproval = d.keep, false
-			c.Detail = "another pool wants this SKU for the user; ownership passes to it"
+			c := e.change(cp, OpTransfer, u, nil)
+			c.Licenses = d.keep
+			c.Detail = transferDetail
 			pp.Transfers = append(pp.Transfers, c)
 		}
 	}
 }
 
-// allocate gives tenant seats to the pool's adds in user-id order (step 5).
+// goneRows are the license rows of one (user, SKU) the plan removes.
+type goneRows struct {
+	direct   bool
+	groups   []int32
+	approval bool // some of the removals wait for approval
+}
+
+// countFreed counts a seat as freed when the plan removes every row through
+// which the user holds the SKU; it is usable by this plan's adds only when
+// none of those removals waits for approval.
+func (e *Engine) countFreed(gone map[uint64]*goneRows, freed, freedNow []int) {
+	for key, g := range gone {
+		u, k := uint32(key>>32), int32(uint32(key))
+		all := true
+		for _, st := range e.snap.userStates(u) {
+			if st.sku != k || st.failed() {
+				continue
+			}
+			if (st.group < 0 && !g.direct) || (st.group >= 0 && !slices.Contains(g.groups, st.group)) {
+				all = false
+				break
+			}
+		}
+		if all {
+			freed[k]++
+			if !g.approval {
+				freedNow[k]++
+			}
+		}
+	}
+}
+
+// allocate gives tenant seats to the pool's adds in user-id order (step 6).
 func (e *Engine) allocate(cp *cpool, pp *PoolPlan, adding []*roaring.Bitmap, consumed []int) {
 	s := e.snap
 	need := roaring.AndNot(cp.want, cp.kept)
 	cp.result = cp.kept.Clone()
+	pp.Adds = slices.Grow(pp.Adds, int(need.GetCardinality()))
 	var noSeat []Change
 	missing := make([]int32, 0, len(cp.items))
 	for it := need.Iterator(); it.HasNext(); {
@@ -335,10 +396,10 @@ func (e *Engine) allocate(cp *cpool, pp *PoolPlan, adding []*roaring.Bitmap, con
 	}
 }
 
-// finish fills updates, other holders and counts (step 6).
+// finish fills updates, other holders and counts (step 7).
 func (e *Engine) finish(cp *cpool, pp *PoolPlan, wantDirect []*roaring.Bitmap) {
 	s := e.snap
-	pp.resultant = cp.result
+	pp.resultant = cp.result.Clone() // re-planning users later moves cp.result on
 	pp.Resultant = int(cp.result.GetCardinality())
 	pp.Unchanged = pp.Resultant - len(pp.Adds)
 	if cp.group < 0 {
@@ -359,20 +420,30 @@ func (e *Engine) finish(cp *cpool, pp *PoolPlan, wantDirect []*roaring.Bitmap) {
 				upd[u] = append(upd[u], directory.AssignedLicense{SkuID: s.skus[it.sku].sku.SkuID, DisabledPlans: it.disabled})
 			}
 		}
-		for _, u := range sortedUsers(upd) {
+		for _, u := range sortedKeys(upd) {
 			c := e.change(cp, OpUpdate, u, nil)
 			c.Licenses = upd[u]
 			pp.Updates = append(pp.Updates, c)
 		}
 	}
+	// Other holders: for a group target, members the pool neither wants nor
+	// added; for a direct target, direct assignments of the bundle that no
+	// direct pool wants (licenses that come through a group belong to that
+	// group's pool, which reports them).
 	others := roaring.AndNot(roaring.AndNot(cp.holders, cp.result), cp.ownedUsers())
 	if cp.group < 0 {
+		parts := make([]*roaring.Bitmap, len(cp.items))
+		for k, it := range cp.items {
+			parts[k] = s.holdDirect[it.sku]
+		}
+		others.And(roaring.FastOr(parts...))
 		for _, it := range cp.items {
 			if w := wantDirect[it.sku]; w != nil {
 				others.AndNot(w)
 			}
 		}
 	}
+	pp.Others = slices.Grow(pp.Others, int(others.GetCardinality()))
 	for it := others.Iterator(); it.HasNext(); {
 		u := it.Next()
 		pp.Others = append(pp.Others, Holder{UserID: s.UserID(u), UPN: s.upn(u)})
@@ -397,13 +468,4 @@ func (e *Engine) change(cp *cpool, op Op, u uint32, r *blockReason) Change {
 		c.Reason, c.Detail = r.reason, r.detail
 	}
 	return c
-}
-
-func sortedUsers[V any](m map[uint32]V) []uint32 {
-	out := make([]uint32, 0, len(m))
-	for u := range m {
-		out = append(out, u)
-	}
-	slices.Sort(out)
-	return out
 }

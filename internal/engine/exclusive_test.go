@@ -115,3 +115,33 @@ func TestMutuallyExclusiveRejectsPairs(t *testing.T) {
 	_, err := engine.Evaluate(fx.build(t), pol)
 	require.ErrorContains(t, err, "would exclude each other")
 }
+
+// "Exclusions are not inherited": a declaration involves direct memberships
+// of the two named groups only. Membership of H through a nested group is
+// not taken out of effect by G, and members of a group nested in G do not
+// exclude H.
+func TestMutuallyExclusiveNotInherited(t *testing.T) {
+	t.Parallel()
+	fx := fixture{
+		Users: users("direct", "nested", "under-g"),
+		Groups: []fxGroup{
+			{ID: "g", Members: []string{"direct", "nested"}, Groups: []string{"g-child"}},
+			{ID: "g-child", Members: []string{"under-g"}},
+			{ID: "h", Members: []string{"direct", "under-g"}, Groups: []string{"h-child"}},
+			{ID: "h-child", Members: []string{"nested"}},
+			{ID: "target"},
+		},
+	}
+	pol := mustPolicy(t, `
+mutuallyExclusive: [{group: g, excludes: h}]
+pools:
+  - name: via-h
+    target: {group: target}
+    assignments: {transitiveGroups: [h]}
+`)
+	p, _ := plan(t, fx, pol)
+	// direct: in G and directly in H → H not in effect.
+	// nested: in G, in H only through h-child → still in effect.
+	// under-g: in H directly, in G only through g-child → not excluded.
+	require.Equal(t, []string{"nested", "under-g"}, ids(p.Pool("via-h").Adds))
+}

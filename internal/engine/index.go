@@ -51,13 +51,14 @@ func (s *Snapshot) Equal(property, value string) (*roaring.Bitmap, bool) {
 		}
 		return roaring.New(), true
 	case "objectid", "id":
-		out := roaring.New()
-		for i, id := range s.users.ids {
-			if strings.EqualFold(id, value) {
-				out.Add(uint32(i))
-			}
+		// Ids are GUIDs, which Graph writes in lower case.
+		if i, ok := s.UserIndex(strings.ToLower(value)); ok {
+			return roaring.BitmapOf(i), true
 		}
-		return out, true
+		if i, ok := s.UserIndex(value); ok {
+			return roaring.BitmapOf(i), true
+		}
+		return roaring.New(), true
 	}
 	c, ok := fieldIndex[prop]
 	if !ok {
@@ -67,12 +68,7 @@ func (s *Snapshot) Equal(property, value string) (*roaring.Bitmap, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if fields[c].interned {
-		idx, ok := s.values[c]
-		if !ok {
-			idx = s.users.valueBitmaps(c)
-			s.values[c] = idx
-		}
-		if bm, ok := idx[lv]; ok {
+		if bm, ok := s.valueIndex(c)[lv]; ok {
 			return bm, true
 		}
 		return roaring.New(), true
@@ -84,4 +80,31 @@ func (s *Snapshot) Equal(property, value string) (*roaring.Bitmap, bool) {
 	bm := s.users.scanEqual(c, value)
 	s.scans[key] = bm
 	return bm, true
+}
+
+// valueIndex returns the value bitmaps of an interned column, building them
+// on first use. The caller holds s.mu.
+func (s *Snapshot) valueIndex(c int) map[string]*roaring.Bitmap {
+	idx, ok := s.values[c]
+	if !ok {
+		idx = s.users.valueBitmaps(c)
+		s.values[c] = idx
+	}
+	return idx
+}
+
+// Values lists the distinct (lower-cased) values of a low-cardinality
+// property, so a rule answers -startsWith, -contains or -match on it by
+// testing each value once instead of every user (rule.ValueLister).
+// Near-unique properties (mail, UPN) report ok=false: listing them would
+// cost as much as the scan it replaces.
+func (s *Snapshot) Values(property string) ([]string, bool) {
+	c, ok := fieldIndex[strings.ToLower(property)]
+	if !ok || !fields[c].interned {
+		return nil, false
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	keys := sortedKeys(s.valueIndex(c))
+	return keys, true
 }

@@ -10,12 +10,17 @@ import (
 type Op string
 
 // The operations a plan proposes. Update re-sends a direct SKU with a new
-// disabled-plan list.
+// disabled-plan list. Transfer changes nothing in Entra: the license stays
+// and only the ownership record moves to the pool that now wants it.
 const (
-	OpAdd    Op = "add"
-	OpRemove Op = "remove"
-	OpUpdate Op = "update"
+	OpAdd      Op = "add"
+	OpRemove   Op = "remove"
+	OpUpdate   Op = "update"
+	OpTransfer Op = "transfer"
 )
+
+// transferDetail explains a transfer in plans.
+const transferDetail = "another pool wants this SKU for the user; ownership passes to it"
 
 // Reason says why a wanted add cannot happen now.
 type Reason string
@@ -134,6 +139,8 @@ type Plan struct {
 	Currency     string     `json:"currency,omitempty"`
 	MonthlyDelta Price      `json:"monthlyDelta"`
 	Totals       Totals     `json:"totals"`
+
+	planNames map[string]string // service plan id → name, for text rendering
 }
 
 // Pool returns the plan of the named pool, or nil.

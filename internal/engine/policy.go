@@ -130,6 +130,7 @@ func ParsePrice(s string) (Price, error) {
 	return Price(w*100 + f), nil
 }
 
+// String renders the price with two decimals, e.g. "57.00".
 func (p Price) String() string {
 	sign := ""
 	v := int64(p)

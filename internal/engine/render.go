@@ -87,20 +87,24 @@ func (p *Plan) writePool(bw *errWriter, pp *PoolPlan, parts map[string]string, o
 		fmt.Fprintf(tw, "  %s\t%s\t%s\n", action, user, detail)
 	}
 	for _, c := range pp.Adds {
-		row("add", c.who(), c.what(parts))
+		row("add", c.who(), c.what(parts, p.planNames))
 	}
 	for _, c := range pp.Updates {
-		row("update", c.who(), c.what(parts))
+		row("update", c.who(), c.what(parts, p.planNames))
 	}
 	for _, c := range pp.Removals {
 		action := "remove"
 		if c.NeedsApproval {
 			action = "remove*"
 		}
-		row(action, c.who(), c.what(parts))
+		detail := c.what(parts, p.planNames)
+		if c.Detail != "" {
+			detail += ": " + c.Detail
+		}
+		row(action, c.who(), detail)
 	}
 	for _, c := range pp.Transfers {
-		row("transfer", c.who(), c.what(parts)+": "+c.Detail)
+		row("transfer", c.who(), c.what(parts, p.planNames)+": "+c.Detail)
 	}
 	for _, c := range pp.Blocked {
 		row("blocked", c.who(), string(c.Reason)+": "+c.Detail)
@@ -128,7 +132,7 @@ func (c *Change) who() string {
 	return c.UserID
 }
 
-func (c *Change) what(parts map[string]string) string {
+func (c *Change) what(parts, planNames map[string]string) string {
 	if c.GroupID != "" {
 		return "group " + c.GroupID
 	}
@@ -139,7 +143,13 @@ func (c *Change) what(parts map[string]string) string {
 			n = l.SkuID
 		}
 		if len(l.DisabledPlans) > 0 && c.Op != OpRemove {
-			n += " (disabled: " + strings.Join(l.DisabledPlans, ",") + ")"
+			off := make([]string, len(l.DisabledPlans))
+			for k, id := range l.DisabledPlans {
+				if off[k] = planNames[id]; off[k] == "" {
+					off[k] = id
+				}
+			}
+			n += " (disabled: " + strings.Join(off, ", ") + ")"
 		}
 		names[i] = n
 	}

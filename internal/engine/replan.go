@@ -27,8 +27,11 @@ type UserPlan struct {
 // direct group memberships, by group id) to the snapshot and re-plans that
 // user alone against the last full plan. Tenant seats are those the last
 // plan left free; a seat the user takes is reserved until the next Plan, so
-// a burst of re-plans never over-commits. Only users already in the snapshot
-// can be re-planned; joiners arrive with the next snapshot.
+// a burst of re-plans never over-commits. It never takes a seat from
+// another pool's holder: contests between pools are settled by the next full
+// Plan. Only users already in the snapshot can be re-planned; joiners arrive
+// with the next snapshot. memberOf nil keeps the memberships as they are; an
+// empty slice means the user is in no group.
 //
 // It must not run concurrently with Plan or another ReplanUser.
 func (e *Engine) ReplanUser(u *directory.User, memberOf []string) (*UserPlan, error) {
@@ -173,7 +176,7 @@ func (e *Engine) refreshUser(i uint32) {
 		}
 		setBit(t.users, i, in)
 	}
-	for _, r := range e.rules.all() {
+	for _, r := range e.rules.byText { // order is irrelevant: each rule is updated on its own
 		if r.users != nil {
 			setBit(r.users, i, r.prog.Match(s, i))
 		}
@@ -291,13 +294,16 @@ func (e *Engine) replanRemoval(cp *cpool, i uint32, want map[*cpool]bool, up *Us
 		up.Removals = append(up.Removals, c)
 	}
 	if len(keep) > 0 {
-		c := e.change(cp, OpRemove, i, nil)
-		c.Licenses, c.NeedsApproval = keep, false
-		c.Detail = "another pool wants this SKU for the user; ownership passes to it"
+		c := e.change(cp, OpTransfer, i, nil)
+		c.Licenses = keep
+		c.Detail = transferDetail
 		up.Transfers = append(up.Transfers, c)
 	}
 	if !owns && cp.holders.Contains(i) {
-		others := true
+		others := false
+		for _, it := range cp.items {
+			others = others || s.holdDirect[it.sku].Contains(i)
+		}
 		for _, it := range cp.items {
 			others = others && !e.directWanted(cp, it.sku, want)
 		}

@@ -1,8 +1,9 @@
 package engine
 
 import (
+	"cmp"
 	"fmt"
-	"sort"
+	"slices"
 	"strings"
 
 	"github.com/RoaringBitmap/roaring/v2"
@@ -65,21 +66,12 @@ func (r *compiledRule) eval(s *Snapshot) *roaring.Bitmap {
 	return r.users
 }
 
-// all lists the compiled rules in text order (deterministic iteration).
-func (c *ruleCache) all() []*compiledRule {
-	out := make([]*compiledRule, 0, len(c.byText))
-	for _, r := range c.byText {
-		out = append(out, r)
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].text < out[j].text })
-	return out
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
+// sortedKeys returns a map's keys in order, for deterministic iteration.
+func sortedKeys[K cmp.Ordered, V any](m map[K]V) []K {
+	keys := make([]K, 0, len(m))
 	for k := range m {
 		keys = append(keys, k)
 	}
-	sort.Strings(keys)
+	slices.Sort(keys)
 	return keys
 }

@@ -2,6 +2,7 @@ package engine_test
 
 import (
 	"bytes"
+	"cmp"
 	"os"
 	"slices"
 	"testing"
@@ -60,6 +61,8 @@ type fxSku struct {
 	Price      string   `yaml:"price"`
 	Plans      []string `yaml:"plans"` // "id name"
 	Categories []int    `yaml:"categories"`
+	Status     string   `yaml:"status"`    // capabilityStatus; Enabled when empty
+	AppliesTo  string   `yaml:"appliesTo"` // User when empty
 }
 
 type fxLicense struct {
@@ -126,8 +129,9 @@ func (fx fixture) build(t testing.TB) *engine.Snapshot {
 		b.AddGroup(&dg)
 	}
 	for _, s := range fx.Skus {
-		ds := directory.Sku{SkuID: s.ID, SkuPartNumber: s.Part, CapabilityStatus: "Enabled", AppliesTo: "User",
-			PrepaidEnabled: s.Prepaid, ConsumedUnits: s.Consumed, Currency: "USD", Categories: cats(t, s.Categories)}
+		ds := directory.Sku{SkuID: s.ID, SkuPartNumber: s.Part, CapabilityStatus: cmp.Or(s.Status, "Enabled"),
+			AppliesTo: cmp.Or(s.AppliesTo, "User"), PrepaidEnabled: s.Prepaid, ConsumedUnits: s.Consumed, Currency: "USD",
+			Categories: cats(t, s.Categories)}
 		if s.Price != "" {
 			p, err := engine.ParsePrice(s.Price)
 			require.NoError(t, err)

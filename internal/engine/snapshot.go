@@ -1,9 +1,6 @@
 package engine
 
 import (
-	"cmp"
-	"slices"
-	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -34,6 +31,12 @@ type Snapshot struct {
 
 	groups    []*groupNode
 	groupByID map[string]int32
+	// Direct groups per user (CSR: groupOff[i]..groupOff[i+1]) so a mover's
+	// old memberships are found without probing every group; users changed
+	// by re-planning are kept in movedGroups instead.
+	groupOff    []uint32
+	userGroups  []int32
+	movedGroups map[uint32][]int32
 
 	skus     []*skuInfo
 	skuByKey map[string]int32 // lower(skuId) and lower(skuPartNumber)
@@ -49,11 +52,13 @@ type Snapshot struct {
 	dsets      [][]string // interned disabled-plan sets (sorted, lower-case ids)
 
 	grants map[string]*owned // key: pool + "\x00" + target key
+	stats  Stats
 
 	mu      sync.Mutex
 	values  map[int]map[string]*roaring.Bitmap // interned column → lower(value) → users
 	scans   map[[2]string]*roaring.Bitmap      // raw column scans by (column, lower(value))
 	byUPN   map[string]uint32
+	byName  map[string][]int32 // lower(display name) → groups
 	inherit map[directory.Categories]*roaring.Bitmap
 }
 
@@ -70,452 +75,52 @@ type skuInfo struct {
 	plans map[string]string // lower(plan id) and lower(plan name) → lower(plan id)
 }
 
-// userState is one license state row, compacted.
+// available is the number of seats that can be assigned: none while the
+// subscription is suspended, deleted or locked out, whatever the counts say.
+func (info *skuInfo) available() int {
+	switch info.sku.CapabilityStatus {
+	case "Suspended", "Deleted", "LockedOut":
+		return 0
+	}
+	return info.sku.Available()
+}
+
+// userState is one license state row, compacted to 16 bytes: there are
+// several per user.
 type userState struct {
 	sku     int32
-	group   int32 // -1 for direct
-	dset    int32 // disabled-plan set
-	err     bool  // state Error: the user does not actually hold it
-	updated int64 // LastUpdated, unix seconds; 0 when unknown
+	group   int32  // -1 for direct
+	dset    int32  // disabled-plan set; -1 for state Error (not actually held)
+	updated uint32 // LastUpdated as seconds since 2000-01-01; 0 when unknown
 }
 
-// owned is what one pool granted for one target (a group or a SKU): the users
-// and, in the same order, since when (unix seconds).
-type owned struct {
-	users *roaring.Bitmap
-	since []int64
-}
+// epoch2000 is the base of userState.updated (fits uint32 until 2136).
+const epoch2000 = 946684800
 
-func (o *owned) sinceOf(u uint32) int64 {
-	if o == nil || !o.users.Contains(u) {
+func (st userState) failed() bool { return st.dset < 0 }
+
+// updatedUnix is LastUpdated in unix seconds, 0 when unknown.
+func (st userState) updatedUnix() int64 {
+	if st.updated == 0 {
 		return 0
 	}
-	return o.since[o.users.Rank(u)-1]
+	return int64(st.updated) + epoch2000
 }
 
-// Grant records that a pool put a user into a group or assigned it a SKU
-// directly. The ownership record is what lets a pool remove only what it
-// granted; Since orders seat holders ("longest holders keep their seat").
-type Grant struct {
-	Pool    string    `json:"pool"`
-	UserID  string    `json:"userId"`
-	GroupID string    `json:"groupId,omitempty"` // license-group targets
-	SkuID   string    `json:"skuId,omitempty"`   // direct targets
-	Since   time.Time `json:"since"`
-}
-
-func grantKey(pool, target string) string { return pool + "\x00" + target }
-
-func groupTarget(id string) string { return "group:" + strings.ToLower(id) }
-func skuTarget(id string) string   { return "sku:" + strings.ToLower(id) }
-
-// Stats counts what a Builder received and what it had to ignore.
-type Stats struct {
-	Users, Groups, Memberships, Skus, LicenseStates, Grants int
-	// Dangling counts references to users or groups the builder had not
-	// seen (e.g. deleted users, devices); they are ignored.
-	Dangling int
-}
-
-// Builder accumulates directory state streamed from the warehouse. Add users
-// and groups first, then SKUs, memberships, license states and grants;
-// references to ids not yet added are counted as dangling and ignored.
-// Nothing is kept in directory.* form, so a million users fit in memory.
-type Builder struct {
-	users   *userStore
-	sorted  bool
-	idIndex map[string]uint32 // only when ids arrive unsorted
-	groups  []*groupNode
-	groupBy map[string]int32
-	members [][]uint32 // per group, arrival user indexes
-	skus    []*skuInfo
-	skuBy   map[string]int32
-	pending []pendingState
-	dsets   [][]string
-	dsetBy  map[string]int32
-	grants  []pendingGrant
-	stats   Stats
-}
-
-type pendingState struct {
-	user uint32
-	st   userState
-}
-
-type pendingGrant struct {
-	key   string
-	user  uint32
-	since int64
-}
-
-// NewBuilder starts an empty snapshot.
-func NewBuilder() *Builder {
-	return &Builder{
-		users:   newUserStore(),
-		sorted:  true,
-		groupBy: map[string]int32{},
-		skuBy:   map[string]int32{},
-		dsetBy:  map[string]int32{"": 0},
-		dsets:   [][]string{nil},
-	}
-}
-
-// Stats reports the counts so far.
-func (b *Builder) Stats() Stats { return b.stats }
-
-// AddUser copies u into the snapshot. Deleted users are skipped: they hold
-// no seat a pool could give or take. A repeated id overwrites the earlier one.
-func (b *Builder) AddUser(u *directory.User) {
-	if u.Deleted || u.ID == "" {
-		return
-	}
-	if i, ok := b.userIndex(u.ID); ok {
-		b.users.put(i, u)
-		return
-	}
-	n := b.users.len()
-	if b.sorted && n > 0 && b.users.ids[n-1] > u.ID {
-		b.sorted = false
-		b.idIndex = make(map[string]uint32, n)
-		for i, id := range b.users.ids {
-			b.idIndex[id] = uint32(i)
-		}
-	}
-	b.users.put(uint32(n), u)
-	if b.idIndex != nil {
-		b.idIndex[b.users.ids[n]] = uint32(n)
-	}
-	b.stats.Users++
-}
-
-func (b *Builder) userIndex(id string) (uint32, bool) {
-	if b.idIndex != nil {
-		i, ok := b.idIndex[id]
-		return i, ok
-	}
-	ids := b.users.ids
-	i := sort.SearchStrings(ids, id)
-	if i < len(ids) && ids[i] == id {
-		return uint32(i), true
-	}
-	return 0, false
-}
-
-// AddGroup registers a group. Deleted groups are skipped.
-func (b *Builder) AddGroup(g *directory.Group) {
-	if g.Deleted || g.ID == "" {
-		return
-	}
-	key := strings.ToLower(g.ID)
-	if i, ok := b.groupBy[key]; ok {
-		b.groups[i].g = *g
-		return
-	}
-	b.groupBy[key] = int32(len(b.groups))
-	b.groups = append(b.groups, &groupNode{g: *g})
-	b.members = append(b.members, nil)
-	b.stats.Groups++
-}
-
-// AddMembership records one direct membership. User and group members are
-// kept; devices, contacts and service principals are never licensed.
-func (b *Builder) AddMembership(m directory.Membership) {
-	gi, ok := b.groupBy[strings.ToLower(m.GroupID)]
-	if !ok {
-		b.stats.Dangling++
-		return
-	}
-	switch m.MemberType {
-	case directory.MemberUser:
-		ui, ok := b.userIndex(m.MemberID)
-		if !ok {
-			b.stats.Dangling++
-			return
-		}
-		b.members[gi] = append(b.members[gi], ui)
-	case directory.MemberGroup:
-		ci, ok := b.groupBy[strings.ToLower(m.MemberID)]
-		if !ok {
-			b.stats.Dangling++
-			return
-		}
-		b.groups[gi].children = append(b.groups[gi].children, ci)
-	default:
-		return
-	}
-	b.stats.Memberships++
-}
-
-// AddSku registers a subscribed SKU with its seats, plans and price.
-func (b *Builder) AddSku(s *directory.Sku) {
-	b.skuIndex(s.SkuID, s)
-	b.stats.Skus++
-}
-
-func (b *Builder) skuIndex(id string, s *directory.Sku) int32 {
-	key := strings.ToLower(id)
-	i, ok := b.skuBy[key]
-	if !ok {
-		i = int32(len(b.skus))
-		b.skus = append(b.skus, &skuInfo{sku: directory.Sku{SkuID: id}, plans: map[string]string{}})
-		b.skuBy[key] = i
-	}
-	if s != nil {
-		info := b.skus[i]
-		info.sku = *s
-		info.sku.ServicePlans = slices.Clone(s.ServicePlans)
-		for _, p := range s.ServicePlans {
-			pid := strings.ToLower(p.ServicePlanID)
-			info.plans[pid] = pid
-			if p.ServicePlanName != "" {
-				info.plans[strings.ToLower(p.ServicePlanName)] = pid
-			}
-		}
-		if s.SkuPartNumber != "" {
-			b.skuBy[strings.ToLower(s.SkuPartNumber)] = i
-		}
-	}
-	return i
-}
-
-func (b *Builder) dset(plans []string) int32 {
-	if len(plans) == 0 {
-		return 0
-	}
-	ps := make([]string, len(plans))
-	for i, p := range plans {
-		ps[i] = strings.ToLower(p)
-	}
-	slices.Sort(ps)
-	ps = slices.Compact(ps)
-	key := strings.Join(ps, ",")
-	if i, ok := b.dsetBy[key]; ok {
-		return i
-	}
-	i := int32(len(b.dsets))
-	b.dsets = append(b.dsets, ps)
-	b.dsetBy[key] = i
-	return i
-}
-
-// AddLicenseState records one (user, SKU) license row. A SKU not added with
-// AddSku is registered with no seats so the holding is still visible.
-func (b *Builder) AddLicenseState(l *directory.LicenseState) {
-	ui, ok := b.userIndex(l.UserID)
-	if !ok {
-		b.stats.Dangling++
-		return
-	}
-	st := userState{sku: b.skuIndex(l.SkuID, nil), group: -1, dset: b.dset(l.DisabledPlans), err: l.State == directory.StateError}
-	if l.AssignedByGroup != "" {
-		gi, ok := b.groupBy[strings.ToLower(l.AssignedByGroup)]
-		if !ok {
-			b.stats.Dangling++
-			return
-		}
-		st.group = gi
-	}
-	if l.LastUpdated != nil {
-		st.updated = l.LastUpdated.Unix()
-	}
-	b.pending = append(b.pending, pendingState{user: ui, st: st})
-	b.stats.LicenseStates++
-}
-
-// AddGrant records one entry of the ownership record.
-func (b *Builder) AddGrant(g Grant) {
-	ui, ok := b.userIndex(g.UserID)
-	if !ok {
-		b.stats.Dangling++
-		return
-	}
-	var target string
-	switch {
-	case g.GroupID != "":
-		target = groupTarget(g.GroupID)
-	case g.SkuID != "":
-		target = skuTarget(g.SkuID)
-	default:
-		b.stats.Dangling++
-		return
-	}
-	b.grants = append(b.grants, pendingGrant{key: grantKey(g.Pool, target), user: ui, since: g.Since.Unix()})
-	b.stats.Grants++
-}
-
-// Build freezes the snapshot as of now (the time rules see as system.now).
-// The builder must not be used afterwards.
-func (b *Builder) Build(now time.Time) *Snapshot {
-	us := b.users
-	us.finish()
-	n := us.len()
-	remap := func(i uint32) uint32 { return i }
-	if !b.sorted {
-		perm := make([]uint32, n)
-		for i := range perm {
-			perm[i] = uint32(i)
-		}
-		slices.SortFunc(perm, func(a, c uint32) int { return strings.Compare(us.ids[a], us.ids[c]) })
-		inv := make([]uint32, n)
-		for j, old := range perm {
-			inv[old] = uint32(j)
-		}
-		us.permute(perm)
-		remap = func(i uint32) uint32 { return inv[i] }
-	}
-	s := &Snapshot{
-		now:       now,
-		users:     us,
-		universe:  roaring.New(),
-		groups:    b.groups,
-		groupByID: b.groupBy,
-		skus:      b.skus,
-		skuByKey:  b.skuBy,
-		dsets:     b.dsets,
-		grants:    map[string]*owned{},
-		values:    map[int]map[string]*roaring.Bitmap{},
-		scans:     map[[2]string]*roaring.Bitmap{},
-		inherit:   map[directory.Categories]*roaring.Bitmap{},
-	}
-	s.universe.AddRange(0, uint64(n))
-
-	// Flag, category and usage-location bitmaps from one pass.
-	var enabled, syncOn, noCats, noUsage []uint32
-	var cats [directory.MaxCategory][]uint32
-	usage := &us.cols[fieldIndex0("usageLocation")]
-	for i := 0; i < n; i++ {
-		u := uint32(i)
-		if us.flags[i]&flagEnabled != 0 {
-			enabled = append(enabled, u)
-		}
-		if us.flags[i]&flagSyncEnabled != 0 {
-			syncOn = append(syncOn, u)
-		}
-		if c := us.cats[i]; c == 0 {
-			noCats = append(noCats, u)
-		} else {
-			for _, p := range c.Positions() {
-				cats[p-1] = append(cats[p-1], u)
-			}
-		}
-		if usage.get(u) == "" {
-			noUsage = append(noUsage, u)
-		}
-	}
-	s.enabled, s.syncOn = roaring.BitmapOf(enabled...), roaring.BitmapOf(syncOn...)
-	s.noCats, s.noUsage = roaring.BitmapOf(noCats...), roaring.BitmapOf(noUsage...)
-	for p := range cats {
-		s.catUsers[p] = roaring.BitmapOf(cats[p]...)
-	}
-
-	for gi, ms := range b.members {
-		for k := range ms {
-			ms[k] = remap(ms[k])
-		}
-		slices.Sort(ms)
-		s.groups[gi].members = roaring.BitmapOf(ms...)
-		slices.Sort(s.groups[gi].children)
-		s.groups[gi].children = slices.Compact(s.groups[gi].children)
-		b.members[gi] = nil
-	}
-
-	s.buildStates(b.pending, remap, n)
-	s.buildGrants(b.grants, remap)
-	return s
-}
-
-func (s *Snapshot) buildStates(pending []pendingState, remap func(uint32) uint32, n int) {
-	for k := range pending {
-		pending[k].user = remap(pending[k].user)
-	}
-	slices.SortStableFunc(pending, func(a, c pendingState) int { return cmp.Compare(a.user, c.user) })
-	ns := len(s.skus)
-	held := make([][]uint32, ns)
-	direct := make([][]uint32, ns)
-	bySet := make([]map[int32][]uint32, ns)
-	s.stateOff = make([]uint32, n+1)
-	s.states = make([]userState, len(pending))
-	for k, p := range pending {
-		s.states[k] = p.st
-		s.stateOff[p.user+1]++
-		if !p.st.err {
-			held[p.st.sku] = appendUnique(held[p.st.sku], p.user)
-		}
-		if p.st.group < 0 {
-			direct[p.st.sku] = appendUnique(direct[p.st.sku], p.user)
-			if bySet[p.st.sku] == nil {
-				bySet[p.st.sku] = map[int32][]uint32{}
-			}
-			bySet[p.st.sku][p.st.dset] = appendUnique(bySet[p.st.sku][p.st.dset], p.user)
-		}
-	}
-	for i := 1; i <= n; i++ {
-		s.stateOff[i] += s.stateOff[i-1]
-	}
-	s.holdAny = make([]*roaring.Bitmap, ns)
-	s.holdDirect = make([]*roaring.Bitmap, ns)
-	s.directSet = make([]map[int32]*roaring.Bitmap, ns)
-	for k := 0; k < ns; k++ {
-		s.holdAny[k] = roaring.BitmapOf(held[k]...)
-		s.holdDirect[k] = roaring.BitmapOf(direct[k]...)
-		s.directSet[k] = map[int32]*roaring.Bitmap{}
-		for d, us := range bySet[k] {
-			s.directSet[k][d] = roaring.BitmapOf(us...)
-		}
-	}
-}
-
-// appendUnique appends u unless it is already the last element (input is
-// sorted by user, so duplicates are adjacent).
-func appendUnique(xs []uint32, u uint32) []uint32 {
-	if len(xs) > 0 && xs[len(xs)-1] == u {
-		return xs
-	}
-	return append(xs, u)
-}
-
-func (s *Snapshot) buildGrants(grants []pendingGrant, remap func(uint32) uint32) {
-	for k := range grants {
-		grants[k].user = remap(grants[k].user)
-	}
-	slices.SortStableFunc(grants, func(a, c pendingGrant) int {
-		if r := strings.Compare(a.key, c.key); r != 0 {
-			return r
-		}
-		return cmp.Compare(a.user, c.user)
-	})
-	for k := 0; k < len(grants); {
-		j := k
-		var users []uint32
-		var since []int64
-		for ; j < len(grants) && grants[j].key == grants[k].key; j++ {
-			if len(users) > 0 && users[len(users)-1] == grants[j].user {
-				since[len(since)-1] = min(since[len(since)-1], grants[j].since)
-				continue
-			}
-			users = append(users, grants[j].user)
-			since = append(since, grants[j].since)
-		}
-		s.grants[grants[k].key] = &owned{users: roaring.BitmapOf(users...), since: since}
-		k = j
-	}
-}
+// Stats reports what the builder received.
+func (s *Snapshot) Stats() Stats { return s.stats }
 
 // Len is the number of (non-deleted) users.
 func (s *Snapshot) Len() int { return s.users.len() }
 
 // UserIndex returns the dense index of a user id.
 func (s *Snapshot) UserIndex(id string) (uint32, bool) {
-	ids := s.users.ids
-	i := sort.SearchStrings(ids, id)
-	if i < len(ids) && ids[i] == id {
-		return uint32(i), true
-	}
-	return 0, false
+	i, ok := s.users.ids.search(id)
+	return uint32(i), ok
 }
 
 // UserID returns the id of user i.
-func (s *Snapshot) UserID(i uint32) string { return s.users.ids[i] }
+func (s *Snapshot) UserID(i uint32) string { return s.users.id(i) }
 
 // userByRef resolves a user id or user principal name (case-insensitive).
 func (s *Snapshot) userByRef(ref string) (uint32, bool) {
@@ -525,11 +130,11 @@ func (s *Snapshot) userByRef(ref string) (uint32, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.byUPN == nil {
-		col := &s.users.cols[fieldIndex0("userPrincipalName")]
-		s.byUPN = make(map[string]uint32, len(col.raw))
-		for i, v := range col.raw {
-			if v != "" {
-				s.byUPN[strings.ToLower(v)] = uint32(i)
+		col := &s.users.cols[colUPN]
+		s.byUPN = make(map[string]uint32, s.Len())
+		for i := range uint32(s.Len()) {
+			if v := col.get(i); v != "" {
+				s.byUPN[strings.ToLower(v)] = i
 			}
 		}
 	}
@@ -539,7 +144,7 @@ func (s *Snapshot) userByRef(ref string) (uint32, bool) {
 
 // upn is the user principal name of user i, shown beside ids in plans.
 func (s *Snapshot) upn(i uint32) string {
-	return s.users.cols[fieldIndex0("userPrincipalName")].get(i)
+	return s.users.cols[colUPN].get(i)
 }
 
 // groupIndex resolves a group by id, or by display name when unique.
@@ -547,19 +152,23 @@ func (s *Snapshot) groupIndex(ref string) (int32, error) {
 	if i, ok := s.groupByID[strings.ToLower(ref)]; ok {
 		return i, nil
 	}
-	found := int32(-1)
-	for i, g := range s.groups {
-		if strings.EqualFold(g.g.DisplayName, ref) {
-			if found >= 0 {
-				return -1, &refError{kind: "group", ref: ref, msg: "display name is ambiguous; use the group id"}
-			}
-			found = int32(i)
+	s.mu.Lock()
+	if s.byName == nil {
+		s.byName = make(map[string][]int32, len(s.groups))
+		for i, g := range s.groups {
+			k := strings.ToLower(g.g.DisplayName)
+			s.byName[k] = append(s.byName[k], int32(i))
 		}
 	}
-	if found < 0 {
+	found := s.byName[strings.ToLower(ref)]
+	s.mu.Unlock()
+	switch len(found) {
+	case 0:
 		return -1, &refError{kind: "group", ref: ref, msg: "not found"}
+	case 1:
+		return found[0], nil
 	}
-	return found, nil
+	return -1, &refError{kind: "group", ref: ref, msg: "display name is ambiguous; use the group id"}
 }
 
 // skuIndex resolves a SKU by id or part number.

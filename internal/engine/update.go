@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"slices"
 	"strings"
 
 	"github.com/RoaringBitmap/roaring/v2"
@@ -18,7 +19,7 @@ func (s *Snapshot) updateUser(i uint32, u *directory.User, memberOf []int32) {
 	for c := range fields {
 		old[c] = s.users.cols[c].get(i)
 	}
-	oldUPN := old[fieldIndex0("userPrincipalName")]
+	oldUPN := old[colUPN]
 	s.users.put(i, u)
 	for c, idx := range s.values {
 		nv := s.users.cols[c].get(i)
@@ -54,13 +55,18 @@ func (s *Snapshot) updateUser(i uint32, u *directory.User, memberOf []int32) {
 		setBit(bm, i, directory.Inherits(u.Categories, mask))
 	}
 	if memberOf != nil {
-		in := make(map[int32]bool, len(memberOf))
+		was := s.directGroups(i)
+		for _, g := range was {
+			if !slices.Contains(memberOf, g) {
+				s.groups[g].members.Remove(i)
+			}
+		}
 		for _, g := range memberOf {
-			in[g] = true
+			if !slices.Contains(was, g) {
+				s.groups[g].members.Add(i)
+			}
 		}
-		for g, node := range s.groups {
-			setBit(node.members, i, in[int32(g)])
-		}
+		s.movedGroups[i] = slices.Clone(memberOf)
 	}
 }
 

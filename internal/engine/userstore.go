@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -76,28 +77,19 @@ var fieldIndex = func() map[string]int {
 	for i, f := range fields {
 		m[strings.ToLower(f.name)] = i
 	}
-	m["objectid"] = colID
-	m["id"] = colID
-	m["mailnickname"] = fieldIndex0("mailNickname")
 	return m
 }()
 
-func fieldIndex0(name string) int {
-	for i, f := range fields {
-		if f.name == name {
-			return i
-		}
-	}
-	panic("engine: no field " + name) // programming error in the table above
-}
-
-// colID is a pseudo column: the user id lives in userStore.ids.
-const colID = -1
+// Columns the engine itself reads on hot paths.
+var (
+	colUPN   = fieldIndex["userprincipalname"]
+	colUsage = fieldIndex["usagelocation"]
+)
 
 // column holds one property for every user. Exactly one of raw or ids is
 // used, chosen by field.interned; both stay nil while every value is "".
 type column struct {
-	raw    []string
+	raw    *arena
 	ids    []uint32          // index into dict; 0 is ""
 	dict   []string          // dict[0] == ""
 	lookup map[string]uint32 // exact value → dict index
@@ -106,7 +98,7 @@ type column struct {
 func (c *column) get(i uint32) string {
 	switch {
 	case c.raw != nil:
-		return c.raw[i]
+		return c.raw.get(int(i))
 	case c.ids != nil:
 		return c.dict[c.ids[i]]
 	}
@@ -121,12 +113,10 @@ func (c *column) set(interned bool, i uint32, n int, v string) {
 			if v == "" {
 				return
 			}
-			c.raw = make([]string, n, max(n, 1024))
+			c.raw = &arena{}
+			c.raw.grow(n)
 		}
-		for len(c.raw) <= int(i) {
-			c.raw = append(c.raw, "")
-		}
-		c.raw[i] = v
+		c.raw.put(int(i), v)
 		return
 	}
 	if c.ids == nil {
@@ -151,8 +141,8 @@ func (c *column) set(interned bool, i uint32, n int, v string) {
 
 // grow pads an allocated column to n users.
 func (c *column) grow(n int) {
-	for c.raw != nil && len(c.raw) < n {
-		c.raw = append(c.raw, "")
+	if c.raw != nil {
+		c.raw.grow(n)
 	}
 	for c.ids != nil && len(c.ids) < n {
 		c.ids = append(c.ids, 0)
@@ -162,11 +152,7 @@ func (c *column) grow(n int) {
 // permute reorders the column so that new position j holds old position perm[j].
 func (c *column) permute(perm []uint32) {
 	if c.raw != nil {
-		out := make([]string, len(perm))
-		for j, old := range perm {
-			out[j] = c.raw[old]
-		}
-		c.raw = out
+		c.raw.permute(perm)
 	}
 	if c.ids != nil {
 		out := make([]uint32, len(perm))
@@ -184,17 +170,18 @@ const (
 	flagSyncEnabled                   // *onPremisesSyncEnabled
 )
 
-// userExtra holds the multi-valued and rarely used parts of a user; nil for
-// most users.
+// userExtra holds the multi-valued parts of a user; nil for users without.
 type userExtra struct {
 	otherMails     []string
 	proxyAddresses []string
 	extensions     map[string]string
 	assignedPlans  []directory.AssignedPlan
-	times          [8]*time.Time
 }
 
-// The time properties kept in userExtra.times.
+// noTime marks an unset time in a time column.
+const noTime = math.MinInt64
+
+// The time properties, each kept as a column of UnixNano values (UTC).
 var timeFields = []struct {
 	get func(*directory.User) *time.Time
 	set func(*directory.User, *time.Time)
@@ -209,24 +196,27 @@ var timeFields = []struct {
 
 // userStore is the columnar user table. Index i is the dense user index.
 type userStore struct {
-	ids   []string
+	ids   arena // sorted once built
 	cols  []column
+	times [][]int64 // per timeFields entry; nil until some user has that time
 	flags []uint8
 	cats  []directory.Categories
 	extra []*userExtra
 }
 
 func newUserStore() *userStore {
-	return &userStore{cols: make([]column, len(fields))}
+	return &userStore{cols: make([]column, len(fields)), times: make([][]int64, len(timeFields))}
 }
 
-func (s *userStore) len() int { return len(s.ids) }
+func (s *userStore) len() int { return s.ids.len() }
+
+func (s *userStore) id(i uint32) string { return s.ids.get(int(i)) }
 
 // put writes u at index i (i == len appends).
 func (s *userStore) put(i uint32, u *directory.User) {
-	n := len(s.ids)
+	n := s.ids.len()
 	if int(i) == n {
-		s.ids = append(s.ids, strings.Clone(u.ID))
+		s.ids.put(n, u.ID)
 		s.flags = append(s.flags, 0)
 		s.cats = append(s.cats, 0)
 		s.extra = append(s.extra, nil)
@@ -247,53 +237,65 @@ func (s *userStore) put(i uint32, u *directory.User) {
 	}
 	s.flags[i] = fl
 	s.cats[i] = u.Categories
-	var x userExtra
-	has := false
+	s.extra[i] = nil
 	if len(u.OtherMails) > 0 || len(u.ProxyAddresses) > 0 || len(u.Extensions) > 0 || len(u.AssignedPlans) > 0 {
-		x.otherMails, x.proxyAddresses, x.assignedPlans = u.OtherMails, u.ProxyAddresses, u.AssignedPlans
-		x.extensions = u.Extensions
-		has = true
+		s.extra[i] = &userExtra{otherMails: u.OtherMails, proxyAddresses: u.ProxyAddresses,
+			extensions: u.Extensions, assignedPlans: u.AssignedPlans}
 	}
 	for k, tf := range timeFields {
-		if t := tf.get(u); t != nil {
-			tt := *t
-			x.times[k] = &tt
-			has = true
+		t := tf.get(u)
+		if s.times[k] == nil && t == nil {
+			continue
 		}
-	}
-	if has {
-		s.extra[i] = &x
-	} else {
-		s.extra[i] = nil
+		for len(s.times[k]) < n {
+			s.times[k] = append(s.times[k], noTime)
+		}
+		s.times[k][i] = noTime
+		if t != nil {
+			s.times[k][i] = t.UnixNano()
+		}
 	}
 }
 
-// finish pads late-allocated columns and drops build-only lookup maps of
-// near-unique columns.
+// finish pads columns allocated part-way through to every user.
 func (s *userStore) finish() {
 	for c := range s.cols {
-		s.cols[c].grow(len(s.ids))
+		s.cols[c].grow(s.len())
+	}
+	for k := range s.times {
+		for s.times[k] != nil && len(s.times[k]) < s.len() {
+			s.times[k] = append(s.times[k], noTime)
+		}
 	}
 }
 
 // permute reorders every column by perm (new j = old perm[j]).
 func (s *userStore) permute(perm []uint32) {
-	ids := make([]string, len(perm))
+	s.ids.permute(perm)
 	flags := make([]uint8, len(perm))
 	cats := make([]directory.Categories, len(perm))
 	extra := make([]*userExtra, len(perm))
 	for j, old := range perm {
-		ids[j], flags[j], cats[j], extra[j] = s.ids[old], s.flags[old], s.cats[old], s.extra[old]
+		flags[j], cats[j], extra[j] = s.flags[old], s.cats[old], s.extra[old]
 	}
-	s.ids, s.flags, s.cats, s.extra = ids, flags, cats, extra
+	s.flags, s.cats, s.extra = flags, cats, extra
 	for c := range s.cols {
 		s.cols[c].permute(perm)
+	}
+	for k, col := range s.times {
+		if col != nil {
+			out := make([]int64, len(perm))
+			for j, old := range perm {
+				out[j] = col[old]
+			}
+			s.times[k] = out
+		}
 	}
 }
 
 // user rebuilds the full record of user i.
 func (s *userStore) user(i uint32) *directory.User {
-	u := &directory.User{ID: s.ids[i]}
+	u := &directory.User{ID: s.id(i)}
 	for c := range fields {
 		if v := s.cols[c].get(i); v != "" {
 			fields[c].set(u, v)
@@ -309,11 +311,11 @@ func (s *userStore) user(i uint32) *directory.User {
 	if x := s.extra[i]; x != nil {
 		u.OtherMails, u.ProxyAddresses, u.AssignedPlans = x.otherMails, x.proxyAddresses, x.assignedPlans
 		u.Extensions = x.extensions
-		for k, tf := range timeFields {
-			if x.times[k] != nil {
-				t := *x.times[k]
-				tf.set(u, &t)
-			}
+	}
+	for k, tf := range timeFields {
+		if col := s.times[k]; col != nil && col[i] != noTime {
+			t := time.Unix(0, col[i]).UTC()
+			tf.set(u, &t)
 		}
 	}
 	return u
@@ -321,26 +323,29 @@ func (s *userStore) user(i uint32) *directory.User {
 
 // valueBitmaps builds, in one pass, the bitmap of users for every dictionary
 // entry of an interned column, merged case-insensitively (rules compare
-// values without regard to case). universe limits the result.
+// values without regard to case).
 func (s *userStore) valueBitmaps(c int) map[string]*roaring.Bitmap {
 	col := &s.cols[c]
 	out := map[string]*roaring.Bitmap{}
 	if col.ids == nil {
 		all := roaring.New()
-		all.AddRange(0, uint64(len(s.ids)))
+		all.AddRange(0, uint64(s.len()))
 		out[""] = all
 		return out
 	}
-	buckets := make([][]uint32, len(col.dict))
+	// Users ascend, so each Add appends to the last container.
+	byID := make([]*roaring.Bitmap, len(col.dict))
 	for i, id := range col.ids {
-		buckets[id] = append(buckets[id], uint32(i))
+		if byID[id] == nil {
+			byID[id] = roaring.New()
+		}
+		byID[id].Add(uint32(i))
 	}
-	for id, users := range buckets {
-		if len(users) == 0 {
+	for id, bm := range byID {
+		if bm == nil {
 			continue
 		}
 		key := strings.ToLower(col.dict[id])
-		bm := roaring.BitmapOf(users...)
 		if prev, ok := out[key]; ok {
 			prev.Or(bm)
 		} else {
@@ -356,12 +361,12 @@ func (s *userStore) scanEqual(c int, value string) *roaring.Bitmap {
 	col := &s.cols[c]
 	if col.raw == nil {
 		if value == "" {
-			out.AddRange(0, uint64(len(s.ids)))
+			out.AddRange(0, uint64(s.len()))
 		}
 		return out
 	}
-	for i, v := range col.raw {
-		if len(v) == len(value) && strings.EqualFold(v, value) {
+	for i := range col.raw.len() {
+		if v := col.raw.get(i); len(v) == len(value) && strings.EqualFold(v, value) {
 			out.Add(uint32(i))
 		}
 	}

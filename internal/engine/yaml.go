@@ -83,9 +83,10 @@ type pathIndex struct {
 
 func indexPaths(n *yaml.Node) *pathIndex {
 	px := &pathIndex{lines: map[string]int{}}
-	var walk func(n *yaml.Node, path string)
-	walk = func(n *yaml.Node, path string) {
-		px.lines[path] = n.Line
+	// A field's line is its key's line; a list item's, the item's own.
+	var walk func(n *yaml.Node, path string, line int)
+	walk = func(n *yaml.Node, path string, line int) {
+		px.lines[path] = line
 		px.order = append(px.order, path)
 		switch n.Kind {
 		case yaml.MappingNode:
@@ -95,19 +96,15 @@ func indexPaths(n *yaml.Node) *pathIndex {
 				if path != "" {
 					child = path + "." + k.Value
 				}
-				px.lines[child] = k.Line
-				walk(v, child)
-				if v.Kind == yaml.ScalarNode || v.Line == 0 {
-					px.lines[child] = k.Line
-				}
+				walk(v, child, k.Line)
 			}
 		case yaml.SequenceNode:
 			for i, c := range n.Content {
-				walk(c, fmt.Sprintf("%s[%d]", path, i))
+				walk(c, fmt.Sprintf("%s[%d]", path, i), c.Line)
 			}
 		}
 	}
-	walk(n, "")
+	walk(n, "", n.Line)
 	return px
 }
 
@@ -126,12 +123,14 @@ func (px *pathIndex) lineOf(path string) int {
 	}
 }
 
-// atLine returns the deepest path that starts on line.
+// atLine returns the outermost path that starts on line: for
+// "bundel: [{sku: E3}]" that is the field the line is about, not the
+// values nested in it.
 func (px *pathIndex) atLine(line int) string {
-	best := ""
+	best, found := "", false
 	for _, p := range px.order {
-		if px.lines[p] == line && len(p) > len(best) {
-			best = p
+		if px.lines[p] == line && (!found || len(p) < len(best)) {
+			best, found = p, true
 		}
 	}
 	return best

@@ -44,7 +44,7 @@ type BatchResponse struct {
 
 // Err returns the response as an *Error when it is not a success, so inner
 // failures read and match (IsAlreadyMember, ErrNotFound) like top-level ones.
-func (r *BatchResponse) Err() error {
+func (r BatchResponse) Err() error {
 	if r.Status < 400 {
 		return nil
 	}
@@ -105,10 +105,12 @@ func (c *Client) Batch(ctx context.Context, reqs []BatchRequest) ([]BatchRespons
 	return out, nil
 }
 
-// planBatches validates ids and dependencies and packs requests into
-// batches of at most MaxBatch, keeping every dependency chain in one batch
-// (Graph resolves dependsOn only within a batch) and the caller's order
-// inside each batch.
+// planBatches validates ids and dependencies and groups requests into
+// batches of at most MaxBatch. Graph resolves dependsOn only within a batch
+// and rejects a batch that mixes dependent and independent requests ("either
+// fully sequential or fully parallel"), so each set of requests linked by
+// dependsOn gets a batch of its own and the independent ones are packed
+// twenty to a batch; the caller's order is kept throughout.
 func planBatches(reqs []BatchRequest) ([][]BatchRequest, error) {
 	pos := make(map[string]int, len(reqs))
 	for i, r := range reqs {
@@ -121,15 +123,19 @@ func planBatches(reqs []BatchRequest) ([][]BatchRequest, error) {
 		if _, dup := pos[r.ID]; dup {
 			return nil, fmt.Errorf("graph: %s: %w: duplicate request id %q", opBatch, ErrInvalidInput, r.ID)
 		}
+		for _, d := range r.DependsOn {
+			if _, earlier := pos[d]; !earlier {
+				return nil, fmt.Errorf("graph: %s: %w: request %q depends on %q, which is not an earlier request", opBatch, ErrInvalidInput, r.ID, d)
+			}
+		}
 		pos[r.ID] = i
 	}
-	// Union-find over dependsOn: each component must travel together.
+	// Union-find over dependsOn: each component travels together.
 	parent := make([]int, len(reqs))
 	for i := range parent {
 		parent[i] = i
 	}
-	var find func(int) int
-	find = func(i int) int {
+	find := func(i int) int {
 		for parent[i] != i {
 			parent[i] = parent[parent[i]]
 			i = parent[i]
@@ -138,51 +144,61 @@ func planBatches(reqs []BatchRequest) ([][]BatchRequest, error) {
 	}
 	for i, r := range reqs {
 		for _, d := range r.DependsOn {
-			j, ok := pos[d]
-			if !ok {
-				return nil, fmt.Errorf("graph: %s: %w: request %q depends on unknown id %q", opBatch, ErrInvalidInput, r.ID, d)
-			}
-			parent[find(i)] = find(j)
+			parent[find(i)] = find(pos[d])
 		}
 	}
-	var order []int // component roots in order of first appearance
-	members := map[int][]BatchRequest{}
-	for i, r := range reqs {
-		root := find(i)
-		if _, ok := members[root]; !ok {
-			order = append(order, root)
-		}
-		members[root] = append(members[root], r)
+	size := map[int]int{}
+	for i := range reqs {
+		size[find(i)]++
 	}
 	var out [][]BatchRequest
-	var cur []BatchRequest
-	for _, root := range order {
-		comp := members[root]
-		if len(comp) > MaxBatch {
-			return nil, fmt.Errorf("graph: %s: %w: %d requests linked by dependsOn (starting with %q) exceed the %d a batch holds",
-				opBatch, ErrInvalidInput, len(comp), comp[0].ID, MaxBatch)
+	var parallel []BatchRequest
+	linked := map[int]int{} // component root -> index in out
+	for i, r := range reqs {
+		root := find(i)
+		if size[root] == 1 {
+			if len(parallel) == MaxBatch {
+				out = append(out, parallel)
+				parallel = nil
+			}
+			parallel = append(parallel, r)
+			continue
 		}
-		if len(cur)+len(comp) > MaxBatch {
-			out = append(out, cur)
-			cur = nil
+		if size[root] > MaxBatch {
+			return nil, fmt.Errorf("graph: %s: %w: %d requests linked by dependsOn (with %q) exceed the %d a batch holds",
+				opBatch, ErrInvalidInput, size[root], r.ID, MaxBatch)
 		}
-		cur = append(cur, comp...)
+		k, ok := linked[root]
+		if !ok {
+			k = len(out)
+			linked[root] = k
+			out = append(out, nil)
+		}
+		out[k] = append(out[k], r)
 	}
-	if len(cur) > 0 {
-		out = append(out, cur)
+	if len(parallel) > 0 {
+		out = append(out, parallel)
 	}
 	return out, nil
 }
 
-// batchWithRetry sends one batch and re-sends the requests Graph throttled
-// (and those that failed with 424 only because a throttled one did) until
-// they succeed or the retry policy is spent.
+// batchWithRetry sends one planned batch and re-sends what Graph throttled
+// (and what failed with 424 only because a throttled request did) after the
+// longest inner Retry-After, until everything has a final answer or the
+// retry policy is spent. A retry round that would mix dependent and
+// independent requests sends the independent ones first and holds the
+// rest; a held request whose dependency then failed gets a 424 without
+// being sent, as Graph itself would answer.
 func (c *Client) batchWithRetry(ctx context.Context, reqs []BatchRequest) ([]BatchResponse, error) {
 	p := c.cfg.Retry
 	final := make(map[string]BatchResponse, len(reqs))
 	pending := reqs
-	for attempt := 1; ; attempt++ {
-		got, err := c.sendBatch(ctx, pending)
+	for attempt := 1; len(pending) > 0; attempt++ {
+		send, hold := c.nextRound(pending, final)
+		if len(send) == 0 { // every pending request was settled by a failed dependency
+			break
+		}
+		got, err := c.sendBatch(ctx, send)
 		if err != nil {
 			return nil, err
 		}
@@ -194,7 +210,7 @@ func (c *Client) batchWithRetry(ctx context.Context, reqs []BatchRequest) ([]Bat
 				continue
 			}
 			retry[r.ID] = true
-			ra, ok := parseRetryAfter(headerValue(r.Header, "Retry-After"), time.Now())
+			ra, ok := retryAfter(func(k string) string { return headerValue(r.Header, k) }, time.Now())
 			if r.Status == http.StatusTooManyRequests {
 				c.metrics.Throttled(r.op, ra)
 			}
@@ -203,50 +219,97 @@ func (c *Client) batchWithRetry(ctx context.Context, reqs []BatchRequest) ([]Bat
 				wait = max(wait, ra)
 			}
 		}
-		// A request that failed only because its dependency was throttled
-		// is retried along with it, transitively.
 		for grew := true; grew; {
 			grew = false
-			for _, r := range pending {
-				if resp := got[r.ID]; !retry[r.ID] && resp.Status == http.StatusFailedDependency && anyIn(r.DependsOn, retry) {
+			for _, r := range send {
+				if !retry[r.ID] && got[r.ID].Status == http.StatusFailedDependency && anyIn(r.DependsOn, retry) {
 					retry[r.ID], grew = true, true
 				}
 			}
 		}
 		d, ok := p.wait(attempt, wait, hasRA)
-		if len(retry) == 0 || !ok || attempt >= p.MaxAttempts {
-			for id, r := range got {
-				final[id] = r
-			}
-			break
+		giveUp := !ok || attempt >= p.MaxAttempts
+		held := map[string]bool{}
+		for _, r := range hold {
+			held[r.ID] = true
 		}
 		var next []BatchRequest
 		for _, r := range pending {
-			if retry[r.ID] {
-				r.DependsOn = keepIn(r.DependsOn, retry)
+			switch {
+			case held[r.ID]:
+				next = append(next, r)
+			case retry[r.ID] && !giveUp:
 				next = append(next, r)
 				c.metrics.Retried(r.opName(), strconv.Itoa(got[r.ID].Status))
-			} else {
-				final[r.ID] = got[r.ID]
+			default:
+				resp, ok := got[r.ID]
+				if !ok {
+					return nil, fmt.Errorf("graph: %s: %w: no response for request %q", opBatch, ErrMalformed, r.ID)
+				}
+				final[r.ID] = resp
 			}
 		}
-		if hasRA {
-			c.lim.pause(d, "")
-		}
-		if err := sleep(ctx, d); err != nil {
-			return nil, fmt.Errorf("graph: %s: %w", opBatch, err)
-		}
 		pending = next
-	}
-	out := make([]BatchResponse, 0, len(reqs))
-	for _, r := range reqs {
-		resp, ok := final[r.ID]
-		if !ok {
-			return nil, fmt.Errorf("graph: %s: %w: no response for request %q", opBatch, ErrMalformed, r.ID)
+		if len(retry) > 0 && !giveUp {
+			if hasRA {
+				c.lim.pause(d, "")
+			}
+			if err := sleep(ctx, d); err != nil {
+				return nil, fmt.Errorf("graph: %s: %w", opBatch, err)
+			}
 		}
-		out = append(out, resp)
+	}
+	out := make([]BatchResponse, len(reqs))
+	for i, r := range reqs {
+		out[i] = final[r.ID]
 	}
 	return out, nil
+}
+
+// nextRound picks what to send from the pending requests: dependencies on
+// settled requests are dropped (a failed one settles the dependent with a
+// local 424), and if the rest would mix dependent and independent requests
+// only the independent ones go now.
+func (c *Client) nextRound(pending []BatchRequest, final map[string]BatchResponse) (send, hold []BatchRequest) {
+	open := make(map[string]bool, len(pending))
+	for _, r := range pending {
+		open[r.ID] = true
+	}
+	var cand []BatchRequest
+	for _, r := range pending {
+		failed := ""
+		for _, d := range r.DependsOn {
+			if f, done := final[d]; done && f.Status >= 400 {
+				failed = d
+			}
+		}
+		if failed != "" {
+			body, _ := json.Marshal(map[string]map[string]string{"error": {"code": "FailedDependency",
+				"message": "The request depends on request " + failed + ", which failed."}})
+			final[r.ID] = BatchResponse{ID: r.ID, Status: http.StatusFailedDependency, Body: body, op: r.opName()}
+			delete(open, r.ID)
+			continue
+		}
+		r.DependsOn = keepIn(r.DependsOn, open)
+		cand = append(cand, r)
+	}
+	sequential := true
+	anyDeps := false
+	for i, r := range cand {
+		anyDeps = anyDeps || len(r.DependsOn) > 0
+		sequential = sequential && (i == 0 || len(r.DependsOn) > 0)
+	}
+	if !anyDeps || sequential {
+		return cand, nil
+	}
+	for _, r := range cand {
+		if len(r.DependsOn) == 0 {
+			send = append(send, r)
+		} else {
+			hold = append(hold, r)
+		}
+	}
+	return send, hold
 }
 
 func (r BatchRequest) opName() string {

@@ -38,18 +38,20 @@ func TestPlanBatchesChunksByTwenty(t *testing.T) {
 	}
 }
 
-func TestPlanBatchesKeepsDependencyChainsTogether(t *testing.T) {
+func TestPlanBatchesKeepsDependencyChainsApart(t *testing.T) {
 	t.Parallel()
 	rs := reqs(25)
-	// 19 independent requests, then a chain 20 -> 21 -> 22 that would
-	// straddle the first boundary if chunked naively.
+	// A chain 20 -> 21 -> 22 among independent requests: Graph wants each
+	// batch fully sequential or fully parallel.
 	rs[20].DependsOn = []string{"20"}
 	rs[21].DependsOn = []string{"21"}
 	got, err := planBatches(rs)
 	require.NoError(t, err)
-	require.Len(t, got, 2)
-	require.Len(t, got[0], 19)
-	require.Equal(t, []string{"20", "21", "22", "23", "24", "25"}, ids(got)[1])
+	require.Equal(t, [][]string{
+		{"20", "21", "22"},
+		{"1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11", "12", "13", "14", "15", "16", "17", "18", "19", "23"},
+		{"24", "25"},
+	}, ids(got))
 }
 
 func TestPlanBatchesRejectsBadInput(t *testing.T) {
@@ -71,7 +73,7 @@ func TestPlanBatchesRejectsBadInput(t *testing.T) {
 		want string
 	}{
 		"duplicate id": {dup, `duplicate request id "1"`},
-		"unknown dep":  {unknown, `depends on unknown id "nope"`},
+		"unknown dep":  {unknown, `depends on "nope", which is not an earlier request`},
 		"no id":        {noID, "request 0 has no id"},
 		"absolute url": {badURL, "URL starting with /"},
 		"chain > 20":   {long, "21 requests linked by dependsOn"},
@@ -80,4 +82,26 @@ func TestPlanBatchesRejectsBadInput(t *testing.T) {
 		require.ErrorIs(t, err, ErrInvalidInput, name)
 		require.ErrorContains(t, err, tc.want, name)
 	}
+}
+
+func TestNextRoundHoldsDependentsAndSettlesFailedOnes(t *testing.T) {
+	t.Parallel()
+	c := offlineClient(t)
+	b := BatchRequest{ID: "B", Method: "GET", URL: "/b", DependsOn: []string{"A"}}
+	cr := BatchRequest{ID: "C", Method: "GET", URL: "/c", DependsOn: []string{"A"}}
+	d := BatchRequest{ID: "D", Method: "GET", URL: "/d", DependsOn: []string{"B", "C"}}
+	final := map[string]BatchResponse{"A": {ID: "A", Status: 200}}
+	send, hold := c.nextRound([]BatchRequest{b, cr, d}, final)
+	require.Equal(t, [][]string{{"B", "C"}, {"D"}}, ids([][]BatchRequest{send, hold}),
+		"B and C lost their only dependency; D must wait rather than mix a batch")
+	require.Empty(t, send[0].DependsOn)
+	require.Equal(t, []string{"A"}, b.DependsOn, "the caller's request is not modified")
+
+	final["B"] = BatchResponse{ID: "B", Status: 200}
+	final["C"] = BatchResponse{ID: "C", Status: 404}
+	send, hold = c.nextRound([]BatchRequest{d}, final)
+	require.Empty(t, send)
+	require.Empty(t, hold)
+	require.Equal(t, 424, final["D"].Status, "a dependent of a failed request is settled, not sent")
+	require.ErrorContains(t, final["D"].Err(), "depends on request C")
 }

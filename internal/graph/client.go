@@ -148,13 +148,14 @@ func (c *Client) do(ctx context.Context, r *call) (*response, error) {
 		}
 		switch {
 		case resp.status == http.StatusUnauthorized && !reauthed:
-			// A revoked or clock-skewed token: fetch a new one once.
+			// A revoked or clock-skewed token: drop ours and ask the credential
+			// once more (azidentity renews it if its own cache expired it).
 			reauthed = true
 			ts.invalidate(tok)
 			c.metrics.Retried(r.op, "401")
 			continue
 		case retryable(resp.status):
-			ra, hasRA := parseRetryAfter(resp.header.Get("Retry-After"), time.Now())
+			ra, hasRA := retryAfter(resp.header.Get, time.Now())
 			if resp.status == http.StatusTooManyRequests {
 				c.metrics.Throttled(r.op, ra)
 			}

@@ -42,19 +42,19 @@ type Config struct {
 	// AuthorityHost is the token authority (the tenant id is appended by
 	// azidentity). Default DefaultAuthorityHost.
 	AuthorityHost string
-	// GraphScope defaults to "<Graph resource>/.default", which is what the
-	// client-credentials flow requires. The resource is the Graph host for
-	// Microsoft's clouds (graph.microsoft.com, graph.microsoft.us, …) and the
-	// public Graph resource for any other host (allot sim, a proxy), just as
-	// Microsoft's SDKs ask for it whatever base URL they are pointed at.
+	// GraphScope is the client-credentials scope. Default:
+	// "<origin of GraphURL>/.default" for Microsoft's Graph hosts (public
+	// and national clouds), else "https://graph.microsoft.com/.default":
+	// the scope names the resource (Graph's app id URI), not the host, so a
+	// simulator or proxy in front of Graph still issues Graph tokens.
 	GraphScope string
 	// ExchangeURL is the Exchange admin API base; the call path is
 	// <ExchangeURL>/<tenant>/InvokeCommand. Default: DefaultExchangeURL for
 	// the public Graph, else "<origin of GraphURL>/adminapi/beta" (where the
 	// simulator serves it).
 	ExchangeURL string
-	// ExchangeScope defaults to "<Exchange resource>/.default", chosen like
-	// GraphScope (https://outlook.office365.com for non-Microsoft hosts).
+	// ExchangeScope is chosen like GraphScope, defaulting to
+	// "https://outlook.office365.com/.default".
 	ExchangeScope string
 
 	// CAFile is a PEM bundle trusted in addition to the system roots, for the
@@ -172,7 +172,7 @@ func (c Config) resolve() (*resolved, error) {
 		return nil, err
 	}
 	if c.GraphScope == "" {
-		c.GraphScope = resource(g, "graph.microsoft", "microsoftgraph.chinacloudapi.cn", "https://graph.microsoft.com") + "/.default"
+		c.GraphScope = resourceScope(g, "https://graph.microsoft.com")
 	}
 	if c.ExchangeURL == "" {
 		c.ExchangeURL = DefaultExchangeURL
@@ -185,7 +185,7 @@ func (c Config) resolve() (*resolved, error) {
 		return nil, err
 	}
 	if c.ExchangeScope == "" {
-		c.ExchangeScope = resource(x, "outlook.office", "partner.outlook.cn", "https://outlook.office365.com") + "/.default"
+		c.ExchangeScope = resourceScope(x, "https://outlook.office365.com")
 	}
 	if c.CAFile != "" {
 		c.DisableInstanceDiscovery = true
@@ -213,13 +213,18 @@ func parseBase(field, raw string) (*url.URL, error) {
 
 func origin(u *url.URL) string { return u.Scheme + "://" + u.Host }
 
-// resource is the token resource for a service base URL: the URL's own origin
-// on Microsoft's hosts (marked by one of the two host fragments), otherwise
-// the public cloud's resource, which is what an emulator expects.
-func resource(u *url.URL, msHost, chinaHost, public string) string {
-	h := strings.ToLower(u.Hostname())
-	if strings.Contains(h, msHost) || strings.HasSuffix(h, chinaHost) {
-		return origin(u)
+// microsoftHosts are the domain suffixes of Microsoft's Graph and Exchange
+// endpoints in the public and national clouds, whose origin is also their
+// resource identifier.
+var microsoftHosts = []string{".microsoft.com", ".microsoft.us", ".chinacloudapi.cn", ".office365.com", ".office365.us", ".office.com"}
+
+// resourceScope is the ".default" scope for the resource served at u.
+func resourceScope(u *url.URL, fallback string) string {
+	h := "." + strings.ToLower(u.Hostname())
+	for _, suffix := range microsoftHosts {
+		if strings.HasSuffix(h, suffix) {
+			return origin(u) + "/.default"
+		}
 	}
-	return public
+	return fallback + "/.default"
 }

@@ -21,17 +21,18 @@ func TestConfigDefaults(t *testing.T) {
 	r, err = Config{TenantID: "t", ClientID: "c", ClientSecret: "s", GraphURL: "https://127.0.0.1:8443/v1.0/",
 		CAFile: "ca.pem"}.resolve()
 	require.NoError(t, err)
-	// Tokens are still for Microsoft's resources, as the SDKs ask for them.
-	require.Equal(t, "https://graph.microsoft.com/.default", r.GraphScope)
+	require.Equal(t, "https://graph.microsoft.com/.default", r.GraphScope, "the resource, not the host")
 	require.Equal(t, "https://127.0.0.1:8443/adminapi/beta", r.ExchangeURL)
 	require.Equal(t, "https://outlook.office365.com/.default", r.ExchangeScope)
 	require.True(t, r.DisableInstanceDiscovery)
 	require.Equal(t, "https://127.0.0.1:8443/v1.0", r.graphBase.String(), "trailing slash trimmed")
 
-	// A national cloud: the resource is that cloud's own Graph host.
-	r, err = Config{TenantID: "t", ClientID: "c", ClientSecret: "s", GraphURL: "https://graph.microsoft.us/v1.0"}.resolve()
+	// A national cloud: its Graph origin is its resource id.
+	r, err = Config{TenantID: "t", ClientID: "c", ClientSecret: "s", GraphURL: "https://graph.microsoft.us/v1.0",
+		ExchangeURL: "https://outlook.office365.us/adminapi/beta"}.resolve()
 	require.NoError(t, err)
 	require.Equal(t, "https://graph.microsoft.us/.default", r.GraphScope)
+	require.Equal(t, "https://outlook.office365.us/.default", r.ExchangeScope)
 }
 
 func TestConfigErrors(t *testing.T) {

@@ -26,17 +26,20 @@ var MemberSelect = []string{"id"}
 const MaxBindPerPatch = 20
 
 const (
-	opListGroups             = "ListGroups"
-	opListMembers            = "ListMembers"
-	opListTransitiveMembers  = "ListTransitiveMembers"
-	opAddMember              = "AddMember"
-	opAddMembers             = "AddMembers"
-	opRemoveMember           = "RemoveMember"
-	opAssignGroupLicense     = "AssignGroupLicense"
-	permGroupRead            = "GroupMember.Read.All"
-	permGroupMemberWrite     = "GroupMember.ReadWrite.All"
-	permGroupLicenseAssign   = "LicenseAssignment.ReadWrite.All (or Group.ReadWrite.All)"
-	maxGroupsTop, maxMembers = 999, 999
+	opListGroups            = "ListGroups"
+	opListMembers           = "ListMembers"
+	opListTransitiveMembers = "ListTransitiveMembers"
+	opAddMember             = "AddMember"
+	opAddMembers            = "AddMembers"
+	opRemoveMember          = "RemoveMember"
+	opAssignGroupLicense    = "AssignGroupLicense"
+
+	permGroupRead          = "GroupMember.Read.All"
+	permGroupMemberWrite   = "GroupMember.ReadWrite.All"
+	permGroupLicenseAssign = "LicenseAssignment.ReadWrite.All (or Group.ReadWrite.All)"
+
+	// maxPageTop is the largest $top of /groups and member listings.
+	maxPageTop = 999
 )
 
 // GroupListOptions shape a groups listing; the zero value lists every group
@@ -54,7 +57,7 @@ func (c *Client) ListGroups(ctx context.Context, opt GroupListOptions, fn PageFu
 		sel = GroupSelect
 	}
 	q := Query{Op: opListGroups, Path: "/groups", Eventual: opt.Eventual, Permission: permGroupRead,
-		Params: url.Values{"$select": {strings.Join(sel, ",")}, "$top": {strconv.Itoa(maxGroupsTop)}}}
+		Params: url.Values{"$select": {strings.Join(sel, ",")}, "$top": {strconv.Itoa(maxPageTop)}}}
 	if opt.Filter != "" {
 		q.Params.Set("$filter", opt.Filter)
 	}
@@ -78,7 +81,7 @@ func (c *Client) listMembers(ctx context.Context, op, rel, groupID string, fn Pa
 		return err
 	}
 	_, err := forEachPage(ctx, c, Query{Op: op, Path: "/groups/" + url.PathEscape(groupID) + rel, Permission: permGroupRead,
-		Params: url.Values{"$select": {strings.Join(MemberSelect, ",")}, "$top": {strconv.Itoa(maxMembers)}}}, fn)
+		Params: url.Values{"$select": {strings.Join(MemberSelect, ",")}, "$top": {strconv.Itoa(maxPageTop)}}}, fn)
 	return err
 }
 

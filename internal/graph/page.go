@@ -62,6 +62,19 @@ func Collect[T any](dst *[]T) PageFunc[T] {
 	}
 }
 
+// DecodeItems decodes the "value" array of a stored page body into T, for
+// callers that keep raw pages (the inventory's inbox) and decode them later.
+func DecodeItems[T any](body []byte) ([]T, error) {
+	var env envelope[T]
+	if err := json.Unmarshal(body, &env); err != nil {
+		return nil, fmt.Errorf("graph: %w: %v", ErrMalformed, err)
+	}
+	if env.Value == nil {
+		return nil, fmt.Errorf("graph: %w: no \"value\" array", ErrMalformed)
+	}
+	return *env.Value, nil
+}
+
 // Query describes a paged GET.
 type Query struct {
 	// Op names the call in errors, logs and metrics.

@@ -39,6 +39,19 @@ func parseRetryAfter(v string, now time.Time) (d time.Duration, ok bool) {
 	return d, true
 }
 
+// retryAfter reads the server's requested wait from response headers. The
+// millisecond headers of Azure front ends (x-ms-retry-after-ms,
+// retry-after-ms), when present, are more precise than Retry-After's whole
+// seconds and win, as in the Azure SDKs.
+func retryAfter(get func(string) string, now time.Time) (time.Duration, bool) {
+	for _, h := range []string{"x-ms-retry-after-ms", "retry-after-ms"} {
+		if ms, err := strconv.ParseInt(strings.TrimSpace(get(h)), 10, 64); err == nil && ms >= 0 && ms <= 1e9 {
+			return time.Duration(ms) * time.Millisecond, true
+		}
+	}
+	return parseRetryAfter(get("Retry-After"), now)
+}
+
 // backoff is the wait before retry number attempt (1 = first retry) when the
 // server gave no Retry-After: exponential from BaseDelay, capped at MaxDelay,
 // with "equal jitter" (half fixed, half random) so that many clients

@@ -1,6 +1,7 @@
 package graph
 
 import (
+	"net/http"
 	"testing"
 	"time"
 
@@ -72,4 +73,19 @@ func TestRetryable(t *testing.T) {
 	for status, want := range map[int]bool{429: true, 503: true, 504: true, 500: false, 502: false, 400: false, 404: false, 200: false} {
 		require.Equal(t, want, retryable(status), "%d", status)
 	}
+}
+
+func TestRetryAfterPrefersMilliseconds(t *testing.T) {
+	t.Parallel()
+	h := http.Header{"Retry-After": {"2"}, "X-Ms-Retry-After-Ms": {"20"}}
+	d, ok := retryAfter(h.Get, time.Now())
+	require.True(t, ok)
+	require.Equal(t, 20*time.Millisecond, d)
+	h.Del("X-Ms-Retry-After-Ms")
+	d, ok = retryAfter(h.Get, time.Now())
+	require.True(t, ok)
+	require.Equal(t, 2*time.Second, d)
+	h.Set("retry-after-ms", "garbage")
+	d, _ = retryAfter(h.Get, time.Now())
+	require.Equal(t, 2*time.Second, d, "an unreadable ms header falls back to Retry-After")
 }

@@ -25,6 +25,16 @@ var UserSelect = []string{
 	"assignedLicenses", "assignedPlans", "licenseAssignmentStates", "provisionedPlans",
 }
 
+// UserSelectCompact is UserSelect without assignedPlans and
+// provisionedPlans. Those two are about 95 % of a user's bytes (one entry per
+// service plan of every SKU: ~10 kB per licensed user against ~0.5 kB for
+// everything else) and follow from assignedLicenses (with disabledPlans) and
+// the SKUs' servicePlans, so a bulk sync that needs speed selects this and
+// derives plans, fetching the full set only where capability status matters.
+var UserSelectCompact = slices.DeleteFunc(slices.Clone(UserSelect), func(p string) bool {
+	return p == "assignedPlans" || p == "provisionedPlans"
+})
+
 // Page size limits of /users (reference/graph.md §1).
 const (
 	maxUsersTop       = 999

@@ -130,7 +130,7 @@ func (s *Server) serveToken(w http.ResponseWriter, r *http.Request) {
 			s.aadError(w, http.StatusBadRequest, "invalid_request", 50027, "Invalid JWT token. The client assertion type is not supported.")
 			return
 		}
-		if err := s.verifyAssertion(app, assertion, tenant); err != nil {
+		if err := s.verifyAssertion(app, assertion); err != nil {
 			s.aadError(w, http.StatusUnauthorized, "invalid_client", 700027,
 				"Client assertion failed signature validation. "+err.Error())
 			return
@@ -140,7 +140,17 @@ func (s *Server) serveToken(w http.ResponseWriter, r *http.Request) {
 			"The request body must contain the following parameter: 'client_assertion' or 'client_secret'.")
 		return
 	}
-	scope := resourceScope(r.PostForm.Get("scope"))
+	// MSAL adds the OIDC scopes to every request; Entra ignores them for
+	// client credentials.
+	var scopes []string
+	for _, sc := range strings.Fields(r.PostForm.Get("scope")) {
+		switch sc {
+		case "openid", "profile", "offline_access", "email":
+		default:
+			scopes = append(scopes, sc)
+		}
+	}
+	scope := strings.Join(scopes, " ")
 	if scope == "" {
 		s.aadError(w, http.StatusBadRequest, "invalid_request", 900144, "The request body must contain the following parameter: 'scope'.")
 		return
@@ -200,6 +210,15 @@ func (s *Server) issueToken(app *App, aud string) (string, error) {
 	return tok, nil
 }
 
+// ExpireTokens makes every access token issued so far expired, so a test
+// can check that its client fetches a new one after a 401.
+func (s *Server) ExpireTokens() {
+	s.tokensExpiredBefore.Store(time.Now().Unix() + 1)
+	// Tokens are stamped in whole seconds: wait for the next second so
+	// tokens fetched from now on are not caught by the cutoff.
+	time.Sleep(time.Until(time.Unix(time.Now().Unix()+1, 0)))
+}
+
 // spObjectID is the service principal's object id, derived from the app id.
 func spObjectID(clientID string) string { return requestID(clientID, 1) }
 
@@ -222,7 +241,7 @@ func (s *Server) authenticate(r *http.Request, aud string) (*App, *GraphError) {
 		v = c
 	}
 	c := v.(*tokenClaims)
-	if time.Now().Unix() >= c.Exp {
+	if time.Now().Unix() >= c.Exp || c.Iat < s.tokensExpiredBefore.Load() {
 		return nil, gerr(http.StatusUnauthorized, "InvalidAuthenticationToken", "Lifetime validation failed, the token is expired.")
 	}
 	if c.Aud != aud {
@@ -268,7 +287,7 @@ func (s *Server) verifyToken(tok string) (*tokenClaims, error) {
 // the app's registered certificate, identified by its thumbprint (x5t or
 // x5t#S256), with the app as issuer and subject and this tenant's token
 // endpoint as audience.
-func (s *Server) verifyAssertion(app *App, assertion, tenant string) error {
+func (s *Server) verifyAssertion(app *App, assertion string) error {
 	if app.CertificatePEM == "" {
 		return errors.New("The application has no certificate credentials.")
 	}
@@ -303,7 +322,11 @@ func (s *Server) verifyAssertion(app *App, assertion, tenant string) error {
 	}
 	s1 := sha1.Sum(cert.Raw)
 	s256 := sha256.Sum256(cert.Raw)
-	if hdr.X5t != b64.EncodeToString(s1[:]) && hdr.X5tS256 != b64.EncodeToString(s256[:]) {
+	// MSAL sends standard base64 (RFC 7515 says base64url); accept both.
+	thumbOK := func(got string, sum []byte) bool {
+		return got != "" && (got == b64.EncodeToString(sum) || got == base64.StdEncoding.EncodeToString(sum))
+	}
+	if !thumbOK(hdr.X5t, s1[:]) && !thumbOK(hdr.X5tS256, s256[:]) {
 		return errors.New("Key was not found (thumbprint mismatch).")
 	}
 	if !strings.EqualFold(claims.Iss, app.ClientID) || !strings.EqualFold(claims.Sub, app.ClientID) {
@@ -346,7 +369,6 @@ func (s *Server) verifyAssertion(app *App, assertion, tenant string) error {
 	if err != nil {
 		return errors.New("Signature is invalid.")
 	}
-	_ = tenant
 	return nil
 }
 
@@ -420,19 +442,4 @@ func (s *Server) serveInstanceDiscovery(w http.ResponseWriter, _ *http.Request) 
 		"api-version":               "1.1",
 		"metadata":                  []map[string]any{{"preferred_network": host, "preferred_cache": host, "aliases": []string{host}}},
 	})
-}
-
-// resourceScope drops the OpenID Connect scopes (openid, profile,
-// offline_access, email) that MSAL adds to every token request, as Entra
-// does, leaving the resource scope a client-credentials request is about.
-func resourceScope(raw string) string {
-	var keep []string
-	for _, f := range strings.Fields(raw) {
-		switch f {
-		case "openid", "profile", "offline_access", "email":
-		default:
-			keep = append(keep, f)
-		}
-	}
-	return strings.Join(keep, " ")
 }

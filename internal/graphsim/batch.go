@@ -67,9 +67,8 @@ func (s *Server) serveBatch(w http.ResponseWriter, r *http.Request, ri *reqInfo)
 		ids[br.ID] = true
 	}
 	if anyDeps {
-		for k, br := range reqs[1:] {
+		for _, br := range reqs[1:] {
 			if len(br.DependsOn) == 0 {
-				_ = k
 				writeError(w, ri, gerr(http.StatusBadRequest, "BadRequest", "Batch should be either fully sequential or fully parallel."))
 				return
 			}
@@ -91,7 +90,7 @@ func (s *Server) serveBatch(w http.ResponseWriter, r *http.Request, ri *reqInfo)
 		e.open()
 		for k, v := range rec.h {
 			if len(v) > 0 {
-				e.kv(k, v[0])
+				e.kv(batchHeaderName(k), v[0])
 			}
 		}
 		e.close()
@@ -110,6 +109,16 @@ func (s *Server) serveBatch(w http.ResponseWriter, r *http.Request, ri *reqInfo)
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write(e.b)
+}
+
+// batchHeaderName spells inner response headers as Graph does: Graph's own
+// headers in lower case (x-ms-*, request-id), standard ones canonical.
+func batchHeaderName(k string) string {
+	l := strings.ToLower(k)
+	if strings.HasPrefix(l, "x-ms-") || l == "request-id" || l == "client-request-id" {
+		return l
+	}
+	return k
 }
 
 func headerValue(h map[string]string, name string) string {

@@ -24,6 +24,8 @@ type product struct {
 	partNumber  string
 	displayName string
 	plans       []plan
+	// exclusive lists the plans that take part in a mutual exclusion.
+	exclusive []string
 }
 
 type plan struct {
@@ -71,7 +73,16 @@ func loadCatalogue() ([]*product, error) {
 	sort.Strings(order)
 	out := make([]*product, 0, len(order))
 	for _, n := range order {
-		out = append(out, byPart[n])
+		p := byPart[n]
+		for _, pl := range p.plans {
+			for _, pair := range mutuallyExclusivePlans {
+				if pl.id == pair[0] || pl.id == pair[1] {
+					p.exclusive = append(p.exclusive, pl.id)
+					break
+				}
+			}
+		}
+		out = append(out, p)
 	}
 	return out, nil
 }

@@ -224,16 +224,19 @@ func (s *Server) userDelta(w http.ResponseWriter, r *http.Request, ri *reqInfo, 
 		ctx += "(" + strings.Join(names, ",") + ")"
 	}
 	e.kv("@odata.context", s.context(ctx))
+	qualifies := func(u *user) bool {
+		return (ids == nil || ids[u.id]) && (d.since == 0 && !u.deleted || d.since > 0 && u.ver > d.since)
+	}
 	var items []int32
 	pos := int(d.pos)
 	for ; pos < len(t.users) && len(items) < int(d.pageMax); pos++ {
-		u := &t.users[pos]
-		if ids != nil && !ids[u.id] {
-			continue
-		}
-		if d.since == 0 && !u.deleted || d.since > 0 && u.ver > d.since {
+		if qualifies(&t.users[pos]) {
 			items = append(items, int32(pos))
 		}
+	}
+	// Skip ahead so a round whose last changes fill a page ends here.
+	for pos < len(t.users) && !qualifies(&t.users[pos]) {
+		pos++
 	}
 	s.deltaLinks(e, d, pos >= len(t.users), int64(pos), 0, "/users/delta")
 	e.key("value")
@@ -249,7 +252,7 @@ func (s *Server) userDelta(w http.ResponseWriter, r *http.Request, ri *reqInfo, 
 			e.close()
 		} else {
 			userProps.render(e, t, u, sel)
-			if names == nil || slices.Contains(names, "manager") {
+			if slices.Contains(names, "manager") { // relationships are tracked on request only
 				if u.manager >= 0 {
 					e.key("manager@delta")
 					e.openArr()
@@ -295,8 +298,9 @@ func idSet(ids string) map[string]bool {
 	return m
 }
 
-// selectNames resolves a delta $select; relationship names (members,
-// manager) are allowed and reported in names but not rendered as props.
+// selectNames resolves a $select list. The relationship rel (members or
+// manager, for delta) is allowed and reported in names but not rendered as
+// a property; hasMembersWithLicenseErrors is accepted and never returned.
 func selectNames[T any](sel string, props *propSet[T], typeName, rel string) ([]int, []string, *GraphError) {
 	if sel == "" {
 		return props.defs, nil, nil
@@ -305,16 +309,19 @@ func selectNames[T any](sel string, props *propSet[T], typeName, rel string) ([]
 	var names []string
 	for _, n := range strings.Split(sel, ",") {
 		n = strings.TrimSpace(n)
-		if n == "" {
+		if n == "" || strings.EqualFold(n, propHasLicenseErrors) {
 			continue
 		}
-		if strings.EqualFold(n, rel) {
+		if rel != "" && strings.EqualFold(n, rel) {
 			names = append(names, rel)
 			continue
 		}
 		i, ok := props.lookup(n)
 		if !ok {
 			return nil, nil, badRequest("Could not find a property named '%s' on type '%s'.", n, typeName)
+		}
+		if slices.Contains(idx, i) {
+			continue
 		}
 		idx = append(idx, i)
 		names = append(names, props.all[i].name)
@@ -359,10 +366,12 @@ func (s *Server) groupDelta(w http.ResponseWriter, r *http.Request, ri *reqInfo,
 	var items []item
 	budget := maxMembersPerPage
 	pos, sub := int(d.pos), int(d.sub)
+	qualifies := func(g *group) bool {
+		return (ids == nil || ids[g.id]) && (d.since == 0 && !g.deleted || d.since > 0 && g.ver > d.since)
+	}
 	for pos < len(t.groups) && len(items) < int(d.pageMax) && budget > 0 {
 		g := &t.groups[pos]
-		qualifies := (ids == nil || ids[g.id]) && (d.since == 0 && !g.deleted || d.since > 0 && g.ver > d.since)
-		if !qualifies {
+		if !qualifies(g) {
 			pos, sub = pos+1, 0
 			continue
 		}
@@ -382,6 +391,9 @@ func (s *Server) groupDelta(w http.ResponseWriter, r *http.Request, ri *reqInfo,
 			break
 		}
 		pos, sub = pos+1, 0
+	}
+	for sub == 0 && pos < len(t.groups) && !qualifies(&t.groups[pos]) {
+		pos++
 	}
 	s.deltaLinks(e, d, pos >= len(t.groups), int64(pos), int64(sub), "/groups/delta")
 	e.key("value")

@@ -2,20 +2,22 @@ package graphsim
 
 import (
 	"encoding/base64"
-	"fmt"
 	"math/rand/v2"
+	"runtime/debug"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
 // generator builds a tenant deterministically from a seed. All randomness
 // comes from one PCG stream consumed in a fixed order.
 type generator struct {
-	rng *rand.Rand
-	t   *tenant
-	now time.Time
+	rng       *rand.Rand
+	t         *tenant
+	now       time.Time
+	skuByPart map[string]int16
 }
 
 // newUUID draws a version-4 GUID from the generator's stream, so ids repeat
@@ -91,15 +93,19 @@ func generate(cfg Config) (*tenant, error) {
 		defaultUsageLocation: tn.country,
 		created:              now.AddDate(-7, 0, 0),
 		skuIdx:               map[string]int{},
-		userByID:             make(map[string]int32, cfg.Users),
-		userByUPN:            make(map[string]int32, cfg.Users),
 		groupByID:            make(map[string]int32, cfg.Groups),
 	}
+	t.userByID = newKeyIndex(cfg.Users, func(i int32) string { return t.users[i].id })
+	t.userByUPN = newKeyIndex(cfg.Users, func(i int32) string { return t.users[i].upn })
 	for _, p := range cat {
 		t.skuIdx[p.skuID] = len(t.skus)
 		t.skus = append(t.skus, sku{p: p, capability: "Enabled", subscriptionID: newUUID(rng), appliesTo: "User"})
 	}
-	g := &generator{rng: rng, t: t, now: now}
+	g := &generator{rng: rng, t: t, now: now, skuByPart: map[string]int16{}}
+	for k := range t.skus {
+		g.skuByPart[t.skus[k].p.partNumber] = int16(k)
+	}
+	defer holdGC(int64(max(cfg.Users, 100_000)) * 1600)()
 	plans := g.users(cfg.Users)
 	g.groups(cfg.Groups, plans)
 	// Generation is the tenant's starting point: every object is "as of
@@ -116,12 +122,22 @@ func generate(cfg Config) (*tenant, error) {
 }
 
 func (g *generator) skuOf(part string) int16 {
-	for i := range g.t.skus {
-		if g.t.skus[i].p.partNumber == part {
-			return int16(i)
-		}
+	if k, ok := g.skuByPart[part]; ok {
+		return k
 	}
 	panic("graphsim: catalogue lacks " + part) // the embedded CSV is fixed; a miss is a build bug
+}
+
+// digits formats n zero-padded to width without fmt's allocations.
+func digits(n, width int) string {
+	var b [20]byte
+	i := len(b)
+	for n > 0 || len(b)-i < width {
+		i--
+		b[i] = byte('0' + n%10)
+		n /= 10
+	}
+	return string(b[i:])
 }
 
 func (g *generator) users(n int) []userPlan {
@@ -178,22 +194,24 @@ func (g *generator) users(n int) []userPlan {
 		}
 		idx := int32(len(t.users))
 		t.users = append(t.users, u)
-		t.userByID[u.id] = idx
-		t.userByUPN[strings.ToLower(u.upn)] = idx
+		t.userByID.set(u.id, idx)
+		t.userByUPN.set(u.upn, idx)
 	}
 	// Seats: enough for what was planned, with a few SKUs nearly or
 	// completely exhausted so plans and group licensing hit limits.
 	demand := make([]int, len(t.skus))
 	for i := range plans {
-		held := map[int16]bool{}
+		var held [64]bool // SKU indexes; the catalogue has a dozen
 		for _, s := range plans[i].direct {
 			held[s] = true
 		}
 		for _, lg := range plans[i].groups {
 			held[g.skuOf(licenseGroupSpecs[lg].part)] = true
 		}
-		for s := range held {
-			demand[s]++
+		for s := range demand {
+			if held[s] {
+				demand[s]++
+			}
 		}
 	}
 	for s := range t.skus {
@@ -260,11 +278,11 @@ func (g *generator) member(u *user, i int, base string, c *country, p *userPlan,
 	u.preferredLanguage = c.lang
 	u.city = c.cities[rng.IntN(len(c.cities))]
 	u.officeLocation = u.city + " " + strconv.Itoa(1+rng.IntN(40)) + "/" + strconv.Itoa(1000+rng.IntN(3000))
-	u.businessPhone = c.phone + fmt.Sprintf("%04d", rng.IntN(10000))
+	u.businessPhone = c.phone + digits(rng.IntN(10000), 4)
 	if rng.IntN(3) == 0 {
-		u.mobilePhone = c.phone + fmt.Sprintf("%04d", rng.IntN(10000))
+		u.mobilePhone = c.phone + digits(rng.IntN(10000), 4)
 	}
-	u.employeeID = fmt.Sprintf("%06d", 100000+i)
+	u.employeeID = digits(100000+i, 6)
 	u.employeeType = "Employee"
 	if rng.IntN(7) == 0 {
 		u.employeeType = "Contractor"
@@ -461,7 +479,7 @@ func (g *generator) groups(n int, plans []userPlan) {
 	}
 	t.groups = make([]group, 0, n)
 	for k, s := range specs {
-		nick := asciiLower(strings.NewReplacer(" ", "", "-", "", ".", "").Replace(s.name))
+		nick := asciiLower(nickReplacer.Replace(s.name))
 		gr := group{
 			id: newUUID(rng), displayName: s.name, description: s.desc, mailNickname: nick,
 			mailEnabled: s.mail, securityEnab: s.security, groupTypes: s.types, visibility: s.visibility,
@@ -561,6 +579,45 @@ func (g *generator) groups(n int, plans []userPlan) {
 		}
 	}
 }
+
+// gcHold pauses garbage collection while tenants are generated: generation
+// builds a large, long-lived heap in one go, and collecting while it grows
+// only rescans what will survive anyway. The heap may grow to the sum of
+// the active generations' bounds; the settings are process-wide, so
+// concurrent generations share one hold and the last restores them.
+var gcHold struct {
+	sync.Mutex
+	active   int
+	bound    int64
+	oldGC    int
+	oldLimit int64
+}
+
+func holdGC(bound int64) (release func()) {
+	gcHold.Lock()
+	defer gcHold.Unlock()
+	if gcHold.active == 0 {
+		gcHold.oldGC = debug.SetGCPercent(-1)
+		gcHold.oldLimit = debug.SetMemoryLimit(-1)
+	}
+	gcHold.active++
+	gcHold.bound += bound
+	debug.SetMemoryLimit(gcHold.bound)
+	return func() {
+		gcHold.Lock()
+		defer gcHold.Unlock()
+		gcHold.active--
+		gcHold.bound -= bound
+		if gcHold.active == 0 {
+			debug.SetGCPercent(gcHold.oldGC)
+			debug.SetMemoryLimit(gcHold.oldLimit)
+			return
+		}
+		debug.SetMemoryLimit(gcHold.bound)
+	}
+}
+
+var nickReplacer = strings.NewReplacer(" ", "", "-", "", ".", "")
 
 // rawAdd adds a membership during generation, skipping change tracking.
 func (g *generator) rawAdd(gi int32, r ref) {

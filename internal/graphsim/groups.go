@@ -128,20 +128,11 @@ func (s *Server) getGroup(w http.ResponseWriter, r *http.Request, ri *reqInfo, p
 		writeError(w, ri, notFound(p[0]))
 		return
 	}
-	ctx := "groups/$entity"
-	if names != nil {
-		ctx = "groups(" + strings.Join(names, ",") + ")/$entity"
-	}
-	writeJSON(w, http.StatusOK, s.renderGroup(g, sel, ctx))
+	writeJSON(w, http.StatusOK, s.renderGroup(g, sel, entityContext("groups", names)))
 }
 
 func (s *Server) renderGroup(g int32, sel []int, ctx string) []byte {
-	e := newEnc(2048)
-	e.open()
-	e.kv("@odata.context", s.context(ctx))
-	groupProps.render(e, s.t, &s.t.groups[g], sel)
-	e.close()
-	return e.b
+	return renderEntity(s, groupProps, &s.t.groups[g], sel, ctx)
 }
 
 // memberSource is what /groups/{id}/… lists.
@@ -546,25 +537,64 @@ func (s *Server) patchGroup(w http.ResponseWriter, r *http.Request, ri *reqInfo,
 }
 
 func (s *Server) listSkus(w http.ResponseWriter, r *http.Request, ri *reqInfo, _ []string) {
-	if r.URL.Query().Get("$filter") != "" {
+	q := r.URL.Query()
+	if q.Get("$filter") != "" {
 		writeError(w, ri, badRequest("Query option '$filter' is not allowed. To allow it, set the 'AllowedQueryOptions' property on EnableQueryAttribute or QueryValidationSettings."))
 		return
+	}
+	var sel []string
+	if v := q.Get("$select"); v != "" {
+		for _, name := range strings.Split(v, ",") {
+			name = strings.TrimSpace(name)
+			if !slices.Contains(skuProps, name) {
+				writeError(w, ri, badRequest("Could not find a property named '%s' on type 'microsoft.graph.subscribedSku'.", name))
+				return
+			}
+			sel = append(sel, name)
+		}
 	}
 	s.t.mu.RLock()
 	defer s.t.mu.RUnlock()
 	e := newEnc(32 << 10)
 	e.open()
-	e.kv("@odata.context", s.context("subscribedSkus"))
+	ctx := "subscribedSkus"
+	if sel != nil {
+		ctx += "(" + strings.Join(sel, ",") + ")"
+	}
+	e.kv("@odata.context", s.context(ctx))
 	e.key("value")
 	e.openArr()
 	for k := range s.t.skus {
 		e.open()
-		renderSku(e, s.t, k)
+		if sel == nil {
+			renderSku(e, s.t, k)
+		} else {
+			selectSku(e, s.t, k, sel)
+		}
 		e.close()
 	}
 	e.closeArr()
 	e.close()
 	writeJSON(w, http.StatusOK, e.b)
+}
+
+// skuProps are subscribedSku's properties in the order renderSku writes them.
+var skuProps = []string{"accountId", "accountName", "appliesTo", "capabilityStatus", "consumedUnits", "id",
+	"prepaidUnits", "servicePlans", "skuId", "skuPartNumber", "subscriptionIds"}
+
+// selectSku renders only the selected properties. SKU lists are a dozen
+// items, so re-reading the full rendering is cheaper than a second encoder.
+func selectSku(e *enc, t *tenant, k int, sel []string) {
+	full := newEnc(4096)
+	full.open()
+	renderSku(full, t, k)
+	full.close()
+	var m map[string]json.RawMessage
+	_ = json.Unmarshal(full.b, &m) // our own encoder's output
+	for _, name := range sel {
+		e.key(name)
+		e.raw(string(m[name]))
+	}
 }
 
 func (s *Server) getSku(w http.ResponseWriter, _ *http.Request, ri *reqInfo, p []string) {

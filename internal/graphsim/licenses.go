@@ -115,7 +115,42 @@ func (s *Server) assignUserLicense(w http.ResponseWriter, r *http.Request, ri *r
 		writeError(w, ri, ge)
 		return
 	}
-	writeJSON(w, http.StatusOK, s.renderUser(i, userProps.defs, "users/$entity"))
+	writeJSON(w, http.StatusOK, s.renderUser(i, assignLicenseSel, "users/$entity"))
+}
+
+// assignLicenseSel is what assignLicense returns: the user with its
+// licensing properties (as in the documented response), without the
+// properties Graph only returns on a single-user $select.
+var assignLicenseSel = func() []int {
+	var out []int
+	for i, p := range userProps.all {
+		if !p.listUnsupported && p.name != "signInActivity" {
+			out = append(out, i)
+		}
+	}
+	return out
+}()
+
+// resolveChange checks one addLicenses entry against the subscribed SKUs:
+// the SKU must exist and be assignable to users, and every disabled plan
+// must belong to it. Plans come back lower-cased, sorted and unique.
+func (t *tenant) resolveChange(a LicenseChange) (int16, []string, *GraphError) {
+	k, ok := t.skuIdx[strings.ToLower(a.SkuID)]
+	if !ok {
+		return 0, nil, badRequest("License %s does not correspond to a valid company License.", a.SkuID)
+	}
+	sk := &t.skus[k]
+	if sk.appliesTo != "User" {
+		return 0, nil, badRequest("License %s cannot be assigned to a user.", sk.p.partNumber)
+	}
+	dis := lowerAll(a.DisabledPlans)
+	for _, pid := range dis {
+		if !sk.p.hasPlan(pid) {
+			return 0, nil, badRequest("Invalid service plan %s: it is not part of the SKU %s.", pid, sk.p.skuID)
+		}
+	}
+	slices.Sort(dis)
+	return int16(k), slices.Compact(dis), nil
 }
 
 // assignLicense applies a direct license change to user i with every check of
@@ -140,23 +175,11 @@ func (s *Server) assignLicense(i int32, add []LicenseChange, remove []string, ri
 	}
 	var adds []addOp
 	for _, a := range add {
-		k, ok := t.skuIdx[strings.ToLower(a.SkuID)]
-		if !ok {
-			return reject(badRequest("License %s does not correspond to a valid company License.", a.SkuID))
+		k, dis, ge := t.resolveChange(a)
+		if ge != nil {
+			return reject(ge)
 		}
-		sk := &t.skus[k]
-		if sk.appliesTo != "User" {
-			return reject(badRequest("License %s cannot be assigned to a user.", sk.p.partNumber))
-		}
-		dis := lowerAll(a.DisabledPlans)
-		for _, pid := range dis {
-			if !sk.p.hasPlan(pid) {
-				return reject(badRequest("Invalid service plan %s: it is not part of the SKU %s.", pid, sk.p.skuID))
-			}
-		}
-		slices.Sort(dis)
-		dis = slices.Compact(dis)
-		adds = append(adds, addOp{sku: int16(k), disabled: dis})
+		adds = append(adds, addOp{sku: k, disabled: dis})
 	}
 	var removes []int16
 	for _, id := range remove {
@@ -210,21 +233,18 @@ func (s *Server) assignLicense(i int32, add []LicenseChange, remove []string, ri
 		}
 	}
 	// Plans: mutual exclusion and dependencies over the resulting set.
-	enabled := map[string]int16{}
-	for _, l := range next {
-		if !l.holdsSeat() {
-			continue
-		}
-		if a, b, bad := t.conflict(enabled, l.sku, l.disabled); bad {
+	for k := range next {
+		if a, b, bad := t.conflict(next[:k], next[k].sku, next[k].disabled); bad && next[k].holdsSeat() {
 			return reject(badRequest("License assignment failed because service plans %s, %s are mutually exclusive.", a, b))
 		}
-		for _, pl := range t.skus[l.sku].p.plans {
-			if !slices.Contains(l.disabled, pl.id) {
-				enabled[pl.id] = l.sku
-			}
-		}
 	}
+	enabled := t.enabledPlans(next)
+	pids := make([]string, 0, len(enabled))
 	for pid := range enabled {
+		pids = append(pids, pid)
+	}
+	slices.Sort(pids) // a stable message when several dependencies fail
+	for _, pid := range pids {
 		deps, ok := planDependencies[pid]
 		if !ok {
 			continue
@@ -279,27 +299,17 @@ func (s *Server) assignGroupLicense(w http.ResponseWriter, r *http.Request, ri *
 		next = slices.Delete(next, j, j+1)
 	}
 	for _, a := range b.add {
-		k, ok := t.skuIdx[strings.ToLower(a.SkuID)]
-		if !ok {
+		k, dis, ge := t.resolveChange(a)
+		if ge != nil {
 			t.mu.Unlock()
 			ri.record("groupAddLicense", gr.id, strings.ToLower(a.SkuID), OutcomeRejected)
-			writeError(w, ri, badRequest("License %s does not correspond to a valid company License.", a.SkuID))
+			writeError(w, ri, ge)
 			return
 		}
-		dis := lowerAll(a.DisabledPlans)
-		for _, pid := range dis {
-			if !t.skus[k].p.hasPlan(pid) {
-				t.mu.Unlock()
-				ri.record("groupAddLicense", gr.id, t.skus[k].p.skuID, OutcomeRejected)
-				writeError(w, ri, badRequest("Invalid service plan %s: it is not part of the SKU %s.", pid, t.skus[k].p.skuID))
-				return
-			}
-		}
-		slices.Sort(dis)
-		if j := slices.IndexFunc(next, func(l groupLicense) bool { return l.sku == int16(k) }); j >= 0 {
+		if j := slices.IndexFunc(next, func(l groupLicense) bool { return l.sku == k }); j >= 0 {
 			next[j].disabled = dis
 		} else {
-			next = append(next, groupLicense{sku: int16(k), disabled: dis})
+			next = append(next, groupLicense{sku: k, disabled: dis})
 		}
 	}
 	for _, a := range b.add {

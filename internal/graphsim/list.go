@@ -66,7 +66,7 @@ func serveList[T any](s *Server, w http.ResponseWriter, r *http.Request, ri *req
 		writeError(w, ri, ge)
 		return
 	}
-	if lq.selects("signInActivity", nil) && !hasAnyRole(ri.app.Roles, []string{"AuditLog.Read.All"}) {
+	if lq.selects("signInActivity") && !hasAnyRole(ri.app.Roles, []string{"AuditLog.Read.All"}) {
 		writeError(w, ri, errDenied)
 		return
 	}

@@ -128,7 +128,7 @@ func parseListQuery[T any](r *http.Request, props *propSet[T], ent *entity[T], k
 		}
 		lq.top = n
 	}
-	if lq.selects("signInActivity", props) && lq.top > 500 {
+	if lq.selects("signInActivity") && lq.top > 500 {
 		return nil, badRequest("Invalid page size specified: '%d'. Must be between 1 and 500 inclusive when signInActivity is selected.", lq.top)
 	}
 	if v := q.Get("$filter"); v != "" {
@@ -190,7 +190,7 @@ func parseListQuery[T any](r *http.Request, props *propSet[T], ent *entity[T], k
 	return lq, nil
 }
 
-func (lq *listQuery) selects(name string, props any) bool {
+func (lq *listQuery) selects(name string) bool {
 	for _, n := range lq.selNames {
 		if strings.EqualFold(n, name) {
 			return true

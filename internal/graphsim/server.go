@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -44,6 +45,8 @@ type Server struct {
 	// deltaExpiredBefore invalidates every delta token issued before it
 	// (unix nanoseconds); set through ExpireDeltaTokens.
 	deltaExpiredBefore atomic.Int64
+	// tokensExpiredBefore (unix seconds) expires older access tokens.
+	tokensExpiredBefore atomic.Int64
 
 	bg        sync.WaitGroup
 	pending   atomic.Int64 // group license jobs not yet finished
@@ -58,6 +61,11 @@ func Start(cfg Config) (*Server, error) {
 	t, err := generate(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("graphsim: generate tenant: %w", err)
+	}
+	if cfg.Users >= 100_000 {
+		// Generation ran with collection paused; collect once now, before
+		// serving, rather than under the first client's requests.
+		runtime.GC()
 	}
 	s := &Server{cfg: cfg, t: t, apps: map[string]*App{}, done: make(chan struct{})}
 	s.faults = newFaultState(cfg.Seed, cfg.Faults)
@@ -116,9 +124,8 @@ func Start(cfg Config) (*Server, error) {
 	s.srv = &http.Server{
 		Handler:           s.handler(),
 		ReadHeaderTimeout: 30 * time.Second,
-		ErrorLog:          nil,
+		ErrorLog:          quietLogger(), // dropped connections (timeout faults) are expected
 	}
-	s.srv.ErrorLog = quietLogger()
 	go func() { _ = s.srv.Serve(s.ln) }()
 	return s, nil
 }

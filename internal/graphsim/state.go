@@ -403,7 +403,7 @@ func (s *Server) CreateUser(u directory.User) (directory.User, error) {
 	s.t.mu.Lock()
 	defer s.t.mu.Unlock()
 	if u.ID != "" {
-		if _, taken := s.t.userByID[strings.ToLower(u.ID)]; taken {
+		if _, taken := s.t.userByID.get(u.ID); taken {
 			return directory.User{}, fmt.Errorf("create user %q: id already exists: %w", u.ID, badRequest("Another object with the same value for property id already exists."))
 		}
 	}
@@ -413,9 +413,9 @@ func (s *Server) CreateUser(u directory.User) (directory.User, error) {
 	}
 	nu := &s.t.users[i]
 	if u.ID != "" {
-		delete(s.t.userByID, nu.id)
+		s.t.userByID.del(nu.id, i)
 		nu.id = strings.ToLower(u.ID)
-		s.t.userByID[nu.id] = i
+		s.t.userByID.set(nu.id, i)
 	}
 	if u.CreatedDateTime != nil {
 		nu.created = u.CreatedDateTime.Unix()

@@ -27,8 +27,8 @@ type tenant struct {
 	skuIdx map[string]int // lower-case skuId → index
 
 	users     []user
-	userByID  map[string]int32
-	userByUPN map[string]int32 // lower-case UPN
+	userByID  *keyIndex
+	userByUPN *keyIndex
 
 	groups    []group
 	groupByID map[string]int32
@@ -165,10 +165,10 @@ type dynamicGroup struct {
 func (t *tenant) bump() int64 { t.seq++; return t.seq }
 
 func (t *tenant) lookupUser(key string) (int32, bool) {
-	if i, ok := t.userByID[strings.ToLower(key)]; ok && !t.users[i].deleted {
+	if i, ok := t.userByID.get(key); ok && !t.users[i].deleted {
 		return i, true
 	}
-	if i, ok := t.userByUPN[strings.ToLower(key)]; ok && !t.users[i].deleted {
+	if i, ok := t.userByUPN.get(key); ok && !t.users[i].deleted {
 		return i, true
 	}
 	return 0, false
@@ -257,31 +257,18 @@ func (t *tenant) removeMember(g int32, r ref, now time.Time) bool {
 	return true
 }
 
-// holds reports whether user i consumes a seat of SKU s.
-func (t *tenant) holds(i int32, s int16) bool {
-	for k := range t.users[i].licenses {
-		l := &t.users[i].licenses[k]
-		if l.sku == s && l.holdsSeat() {
-			return true
-		}
-	}
-	return false
-}
-
 // setLicenses replaces user i's license states and keeps each SKU's
 // consumedUnits and the user's mailbox in step. Every license change goes
 // through here so seat accounting cannot drift.
 func (t *tenant) setLicenses(i int32, next []lic) {
 	u := &t.users[i]
-	before := t.heldSkus(u.licenses)
-	after := t.heldSkus(next)
-	for s := range before {
-		if !after[s] {
+	for k := range u.licenses {
+		if s := u.licenses[k].sku; u.licenses[k].holdsSeat() && firstHeld(u.licenses, s) == k && !holdsIn(next, s) {
 			t.skus[s].consumed--
 		}
 	}
-	for s := range after {
-		if !before[s] {
+	for k := range next {
+		if s := next[k].sku; next[k].holdsSeat() && firstHeld(next, s) == k && !holdsIn(u.licenses, s) {
 			t.skus[s].consumed++
 		}
 	}
@@ -290,6 +277,19 @@ func (t *tenant) setLicenses(i int32, next []lic) {
 		u.mailbox = mbUser
 	}
 	u.ver = t.bump()
+}
+
+// holdsIn reports whether ls consumes a seat of SKU s.
+func holdsIn(ls []lic, s int16) bool { return firstHeld(ls, s) >= 0 }
+
+// firstHeld is the index of the first seat-holding state of SKU s, or -1.
+func firstHeld(ls []lic, s int16) int {
+	for k := range ls {
+		if ls[k].sku == s && ls[k].holdsSeat() {
+			return k
+		}
+	}
+	return -1
 }
 
 func (t *tenant) heldSkus(ls []lic) map[int16]bool {
@@ -332,25 +332,36 @@ func (t *tenant) enabledPlans(ls []lic) map[string]int16 {
 	return m
 }
 
-// conflict returns a pair of mutually exclusive plans that adding SKU s
-// (with disabled plans) to the enabled set would create.
-func (t *tenant) conflict(enabled map[string]int16, s int16, disabled []string) (string, string, bool) {
-	for _, p := range t.skus[s].p.plans {
-		if slices.Contains(disabled, p.id) {
+// conflict returns a pair of mutually exclusive plans, one enabled by the
+// seat-holding states in base and one enabled by SKU s (minus disabled).
+// Only the few plans that take part in an exclusion are compared.
+func (t *tenant) conflict(base []lic, s int16, disabled []string) (string, string, bool) {
+	for _, p := range t.skus[s].p.exclusive {
+		if slices.Contains(disabled, p) {
 			continue
 		}
-		for _, pair := range mutuallyExclusivePlans {
-			for side := 0; side < 2; side++ {
-				if p.id != pair[side] {
-					continue
-				}
-				if other, ok := enabled[pair[1-side]]; ok && other != s {
-					return pair[1-side], p.id, true
+		for k := range base {
+			l := &base[k]
+			if !l.holdsSeat() || l.sku == s {
+				continue
+			}
+			for _, q := range t.skus[l.sku].p.exclusive {
+				if !slices.Contains(l.disabled, q) && exclusive(p, q) {
+					return q, p, true
 				}
 			}
 		}
 	}
 	return "", "", false
+}
+
+func exclusive(a, b string) bool {
+	for _, pair := range mutuallyExclusivePlans {
+		if pair[0] == a && pair[1] == b || pair[0] == b && pair[1] == a {
+			return true
+		}
+	}
+	return false
 }
 
 // applyGroupLicenses (re)computes the license states group g gives user i.
@@ -366,27 +377,25 @@ func (t *tenant) applyGroupLicenses(g int32, i int32, now time.Time) {
 			base = append(base, l)
 		}
 	}
-	enabled := t.enabledPlans(base)
-	held := t.heldSkus(base)
 	errc := errNone
-	need := map[int16]int{}
 	for _, gl := range gr.licenses {
-		if !held[gl.sku] {
-			need[gl.sku]++
-		}
-		if _, _, bad := t.conflict(enabled, gl.sku, gl.disabled); bad {
+		if _, _, bad := t.conflict(base, gl.sku, gl.disabled); bad {
 			errc = errMutex
+			break
 		}
 	}
 	if errc == errNone {
-		for s, n := range need {
+		for _, gl := range gr.licenses {
+			if holdsIn(base, gl.sku) {
+				continue
+			}
 			// The user's current hold (if any) of this group's SKU is
 			// released by base, so count it back as available.
-			avail := t.skus[s].enabled - t.skus[s].consumed
-			if t.holds(i, s) {
+			avail := t.skus[gl.sku].enabled - t.skus[gl.sku].consumed
+			if holdsIn(u.licenses, gl.sku) {
 				avail++
 			}
-			if avail < n {
+			if avail < 1 {
 				errc = errCount
 				break
 			}

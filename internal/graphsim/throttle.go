@@ -119,7 +119,8 @@ func (th *throttler) charge(app string, ru int, write bool, now time.Time) throt
 func setThrottled(h http.Header, v throttleVerdict, appID, tenantID string) {
 	secs := int(math.Ceil(v.retryAfter.Seconds()))
 	h.Set("Retry-After", strconv.Itoa(max(secs, 1)))
-	h.Set("x-ms-retry-after-ms", strconv.FormatInt(max(v.retryAfter.Milliseconds(), 1), 10))
+	ms := (v.retryAfter + time.Millisecond - 1) / time.Millisecond
+	h.Set("x-ms-retry-after-ms", strconv.FormatInt(max(int64(ms), 1), 10))
 	h.Set("x-ms-throttle-scope", "Tenant_Application/"+v.scope+"/"+appID+"/"+tenantID)
 	h.Set("x-ms-throttle-information", v.info)
 }

@@ -182,27 +182,7 @@ func (s *Server) countUsers(w http.ResponseWriter, r *http.Request, ri *reqInfo,
 
 // parseSelect resolves $select for a single-entity GET.
 func parseSelect[T any](r *http.Request, props *propSet[T], typeName string) ([]int, []string, *GraphError) {
-	sel := r.URL.Query().Get("$select")
-	if sel == "" {
-		return props.defs, nil, nil
-	}
-	var idx []int
-	var names []string
-	for _, name := range strings.Split(sel, ",") {
-		name = strings.TrimSpace(name)
-		if name == "" || strings.EqualFold(name, propHasLicenseErrors) {
-			continue
-		}
-		i, ok := props.lookup(name)
-		if !ok {
-			return nil, nil, badRequest("Could not find a property named '%s' on type '%s'.", name, typeName)
-		}
-		if !slices.Contains(idx, i) {
-			idx = append(idx, i)
-			names = append(names, props.all[i].name)
-		}
-	}
-	return idx, names, nil
+	return selectNames(r.URL.Query().Get("$select"), props, typeName, "")
 }
 
 func (s *Server) getUser(w http.ResponseWriter, r *http.Request, ri *reqInfo, p []string) {
@@ -222,22 +202,31 @@ func (s *Server) getUser(w http.ResponseWriter, r *http.Request, ri *reqInfo, p 
 		writeError(w, ri, notFound(p[0]))
 		return
 	}
-	ctx := "users/$entity"
-	if names != nil {
-		ctx = "users(" + strings.Join(names, ",") + ")/$entity"
-	}
-	writeJSON(w, http.StatusOK, s.renderUser(i, sel, ctx))
+	writeJSON(w, http.StatusOK, s.renderUser(i, sel, entityContext("users", names)))
 }
 
-// renderUser encodes one user as a single-entity response. Caller holds the
-// read lock.
-func (s *Server) renderUser(i int32, sel []int, ctx string) []byte {
-	e := newEnc(1024)
+// entityContext is the @odata.context fragment of a single entity, with the
+// $select list when one was given.
+func entityContext(set string, names []string) string {
+	if names == nil {
+		return set + "/$entity"
+	}
+	return set + "(" + strings.Join(names, ",") + ")/$entity"
+}
+
+// renderEntity encodes one object as a single-entity response. Caller holds
+// the read lock.
+func renderEntity[T any](s *Server, props *propSet[T], v *T, sel []int, ctx string) []byte {
+	e := newEnc(2048)
 	e.open()
 	e.kv("@odata.context", s.context(ctx))
-	userProps.render(e, s.t, &s.t.users[i], sel)
+	props.render(e, s.t, v, sel)
 	e.close()
 	return e.b
+}
+
+func (s *Server) renderUser(i int32, sel []int, ctx string) []byte {
+	return renderEntity(s, userProps, &s.t.users[i], sel, ctx)
 }
 
 func (s *Server) getManager(w http.ResponseWriter, r *http.Request, ri *reqInfo, p []string) {
@@ -431,7 +420,7 @@ func (s *Server) applyPatch(i int32, p *UserUpdate, creating bool) *GraphError {
 		if !strings.EqualFold(upn[at+1:], t.domain) && !strings.Contains(upn, "#EXT#") {
 			return badRequest("The domain portion of the userPrincipalName property is invalid. You must use one of the verified domain names in your organization.")
 		}
-		if j, taken := t.userByUPN[strings.ToLower(upn)]; taken && j != i && !t.users[j].deleted {
+		if j, taken := t.userByUPN.get(upn); taken && j != i && !t.users[j].deleted {
 			return badRequest("Another object with the same value for property userPrincipalName already exists.")
 		}
 		u.upn = upn
@@ -458,11 +447,12 @@ func (s *Server) applyPatch(i int32, p *UserUpdate, creating bool) *GraphError {
 			return badRequest("Invalid value specified for property 'passwordProfile' of resource 'User'.")
 		}
 	}
-	old := t.users[i].upn
-	t.users[i] = u
-	if old != u.upn {
-		delete(t.userByUPN, strings.ToLower(old))
-		t.userByUPN[strings.ToLower(u.upn)] = i
+	if old := t.users[i].upn; old != u.upn {
+		t.userByUPN.del(old, i)
+		t.users[i] = u
+		t.userByUPN.set(u.upn, i)
+	} else {
+		t.users[i] = u
 	}
 	t.users[i].ver = t.bump()
 	t.reevaluateDynamic(i, s.now())
@@ -513,7 +503,7 @@ func (s *Server) createUser(p *UserUpdate) (int32, *GraphError) {
 	t := s.t
 	now := s.now()
 	u := user{id: newUUID(newRand(now.UnixNano() + int64(len(t.users)))), userType: "Member", manager: -1,
-		created: now.Unix(), creationType: ""}
+		created: now.Unix()}
 	i := int32(len(t.users))
 	t.users = append(t.users, u)
 	if ge := s.applyPatch(i, p, true); ge != nil {
@@ -521,11 +511,8 @@ func (s *Server) createUser(p *UserUpdate) (int32, *GraphError) {
 		return 0, ge
 	}
 	nu := &t.users[i]
-	if nu.mail == "" && nu.userType == "Member" {
-		nu.mail = ""
-	}
-	t.userByID[nu.id] = i
-	t.userByUPN[strings.ToLower(nu.upn)] = i
+	t.userByID.set(nu.id, i)
+	t.userByUPN.set(nu.upn, i)
 	return i, nil
 }
 

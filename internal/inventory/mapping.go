@@ -86,7 +86,7 @@ func applyUser(dst *directory.User, g *graph.User, has func(string) bool) {
 			dst.ExtensionAttributes = extensionArray(e)
 		}
 	}
-	if has("assignedPlans") {
+	if has("assignedPlans") && g.AssignedPlans != nil {
 		dst.AssignedPlans = nil
 		for _, p := range g.AssignedPlans {
 			dst.AssignedPlans = append(dst.AssignedPlans, directory.AssignedPlan{ServicePlanID: strings.ToLower(p.ServicePlanID),
@@ -174,6 +174,9 @@ func sku(s *graph.SubscribedSku) directory.Sku {
 	out := directory.Sku{SkuID: strings.ToLower(s.SkuID), SkuPartNumber: s.SkuPartNumber, CapabilityStatus: s.CapabilityStatus,
 		AppliesTo: s.AppliesTo, ConsumedUnits: s.ConsumedUnits, PrepaidEnabled: s.PrepaidUnits.Enabled,
 		PrepaidSuspended: s.PrepaidUnits.Suspended, PrepaidWarning: s.PrepaidUnits.Warning, PrepaidLockedOut: s.PrepaidUnits.LockedOut}
+	if cents, ok := listPrices[s.SkuPartNumber]; ok {
+		out.MonthlyPriceCents, out.Currency = cents, "USD"
+	}
 	for _, p := range s.ServicePlans {
 		out.ServicePlans = append(out.ServicePlans, directory.ServicePlan{ServicePlanID: strings.ToLower(p.ServicePlanID),
 			ServicePlanName: p.ServicePlanName, ProvisioningStatus: p.ProvisioningStatus, AppliesTo: p.AppliesTo})

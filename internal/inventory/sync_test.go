@@ -104,9 +104,10 @@ func sortStates(ls []directory.LicenseState) {
 }
 
 // comparableUser drops what a default sync does not read: allot's own
-// categories, sign-in activity (a separate, throttled refresh) and bookkeeping.
+// categories, sign-in activity (a separate, throttled refresh), assigned
+// plans (derived from license states when a snapshot is loaded) and bookkeeping.
 func comparableUser(u directory.User) directory.User {
-	u.TenantID, u.Categories, u.Deleted, u.DeletedAt = "", 0, false, nil
+	u.TenantID, u.Categories, u.Deleted, u.DeletedAt, u.AssignedPlans = "", 0, false, nil, nil
 	u.LastSignIn, u.LastNonInteractiveSignIn, u.LastSuccessfulSignIn = nil, nil, nil
 	return u
 }
@@ -133,5 +134,27 @@ func TestFullSyncMatchesSimulator(t *testing.T) {
 	res, err := syncer.Sync(context.Background(), tn.Name, inventory.Options{Mailboxes: true})
 	require.NoError(t, err)
 	require.EqualValues(t, 400, res.Users)
+	require.True(t, res.Full, "a first sync reads everything")
 	requireEqualTenant(t, sim, s, tn.ID)
+
+	// SKUs start with Microsoft's list price; an operator's price survives syncs.
+	e5, err := sim.SkuID("SPE_E5")
+	require.NoError(t, err)
+	skus, err := s.ListSkus(context.Background(), tn.ID)
+	require.NoError(t, err)
+	for _, k := range skus {
+		if k.SkuID == e5 {
+			require.EqualValues(t, 5700, k.MonthlyPriceCents)
+		}
+	}
+	require.NoError(t, s.SetSkuPrice(context.Background(), tn.ID, e5, 4990, "EUR"))
+	_, err = syncer.Sync(context.Background(), tn.Name, inventory.Options{Full: true})
+	require.NoError(t, err)
+	skus, _ = s.ListSkus(context.Background(), tn.ID)
+	for _, k := range skus {
+		if k.SkuID == e5 {
+			require.EqualValues(t, 4990, k.MonthlyPriceCents)
+			require.Equal(t, "EUR", k.Currency)
+		}
+	}
 }

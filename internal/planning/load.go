@@ -14,10 +14,25 @@ import (
 
 // LoadSnapshot streams one tenant from the warehouse into an engine snapshot
 // taken at now. Deleted users and groups are skipped: they hold nothing.
+//
+// Users' assigned plans are derived here from their license states and the
+// SKUs' service plans: the sync does not download them (they would make every
+// licensed user ten times larger on the wire) and they follow exactly.
 func LoadSnapshot(ctx context.Context, r warehouse.Reader, tenantID string, now time.Time) (*engine.Snapshot, engine.Stats, error) {
 	b := engine.NewBuilder()
+	skus, err := r.ListSkus(ctx, tenantID)
+	if err != nil {
+		return nil, engine.Stats{}, fmt.Errorf("load skus: %w", err)
+	}
+	plans, err := assignedPlans(ctx, r, tenantID, skus)
+	if err != nil {
+		return nil, engine.Stats{}, err
+	}
 	if err := r.ScanUsers(ctx, tenantID, func(u directory.User) error {
 		if !u.Deleted {
+			if len(u.AssignedPlans) == 0 {
+				u.AssignedPlans = plans[u.ID]
+			}
 			b.AddUser(&u)
 		}
 		return nil
@@ -31,10 +46,6 @@ func LoadSnapshot(ctx context.Context, r warehouse.Reader, tenantID string, now 
 		return nil
 	}); err != nil {
 		return nil, engine.Stats{}, fmt.Errorf("load groups: %w", err)
-	}
-	skus, err := r.ListSkus(ctx, tenantID)
-	if err != nil {
-		return nil, engine.Stats{}, fmt.Errorf("load skus: %w", err)
 	}
 	for i := range skus {
 		b.AddSku(&skus[i])
@@ -105,4 +116,55 @@ func Plan(ctx context.Context, r warehouse.Reader, tenantID string, now time.Tim
 		return nil, fmt.Errorf("evaluate: %w", err)
 	}
 	return plan, nil
+}
+
+// assignedPlans computes, per user, the service plans their active licenses
+// grant: every plan of each held SKU, "Enabled" unless disabled in that
+// assignment. A plan granted by several assignments is listed once, enabled
+// if any assignment enables it.
+func assignedPlans(ctx context.Context, r warehouse.Reader, tenantID string, skus []directory.Sku) (map[string][]directory.AssignedPlan, error) {
+	bySku := make(map[string]*directory.Sku, len(skus))
+	for i := range skus {
+		bySku[skus[i].SkuID] = &skus[i]
+	}
+	out := map[string][]directory.AssignedPlan{}
+	err := r.ScanLicenseStates(ctx, tenantID, func(l directory.LicenseState) error {
+		if l.State != directory.StateActive && l.State != directory.StateActiveWithError {
+			return nil
+		}
+		sku := bySku[l.SkuID]
+		if sku == nil {
+			return nil
+		}
+		have := out[l.UserID]
+		for _, p := range sku.ServicePlans {
+			status := "Enabled"
+			for _, d := range l.DisabledPlans {
+				if d == p.ServicePlanID {
+					status = "Disabled"
+					break
+				}
+			}
+			merged := false
+			for i := range have {
+				if have[i].ServicePlanID == p.ServicePlanID {
+					if status == "Enabled" {
+						have[i].CapabilityStatus = status
+					}
+					merged = true
+					break
+				}
+			}
+			if !merged {
+				have = append(have, directory.AssignedPlan{ServicePlanID: p.ServicePlanID, CapabilityStatus: status,
+					AssignedDateTime: l.LastUpdated})
+			}
+		}
+		out[l.UserID] = have
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("load license states: %w", err)
+	}
+	return out, nil
 }

@@ -18,7 +18,9 @@ func benchUsers(n int) []directory.User {
 	created := time.Date(2021, 3, 4, 5, 6, 7, 0, time.UTC)
 	users := make([]directory.User, n)
 	for i := range users {
-		id := fmt.Sprintf("%08x-1111-4222-8333-%012x", i, i)
+		// Entra object ids are random GUIDs: insert order is random, as in a real sync.
+		h := uint64(i+1) * 0x9e3779b97f4a7c15
+		id := fmt.Sprintf("%08x-%04x-4%03x-8%03x-%012x", uint32(h>>32), uint16(h>>16), h&0xfff, (h>>12)&0xfff, h*31&0xffffffffffff)
 		u := &users[i]
 		*u = directory.User{
 			ID: id, UserPrincipalName: fmt.Sprintf("user%d@contoso.com", i), DisplayName: fmt.Sprintf("User %d", i),

@@ -55,6 +55,7 @@ type Tx interface {
 // Reader holds the read side of the warehouse.
 type Reader interface {
 	PolicyReader
+	AccessReader
 	WorkflowReader
 	GetTenant(ctx context.Context, nameOrID string) (directory.Tenant, error)
 	ListTenants(ctx context.Context) ([]directory.Tenant, error)
@@ -92,6 +93,7 @@ type Reader interface {
 // Writer holds the write side of the warehouse.
 type Writer interface {
 	PolicyWriter
+	AccessWriter
 	WorkflowWriter
 	CreateTenant(ctx context.Context, t directory.Tenant) error
 

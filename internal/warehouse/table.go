@@ -2,6 +2,7 @@ package warehouse
 
 import (
 	"fmt"
+	"sort"
 	"strings"
 )
 
@@ -45,25 +46,37 @@ func (t table) keyOf(row []any) string {
 	return b.String()
 }
 
-// dedupe keeps the last row per primary key. PostgreSQL refuses to update the
-// same row twice in one statement, and "last one wins" is what a caller that
-// sends the same object twice in one batch means.
+// dedupe keeps the last row per primary key and returns the rows in key
+// order. PostgreSQL refuses to update the same row twice in one statement,
+// and "last one wins" is what a caller that sends the same object twice in
+// one batch means. Key order matters for speed: Entra ids are random GUIDs,
+// and inserting them sorted touches each B-tree page once per statement
+// instead of once per row.
 func (t table) dedupe(rows [][]any) [][]any {
 	if len(rows) < 2 {
 		return rows
 	}
+	type keyed struct {
+		k string
+		r []any
+	}
 	seen := make(map[string]int, len(rows))
-	out := rows[:0:0]
+	out := make([]keyed, 0, len(rows))
 	for _, r := range rows {
 		k := t.keyOf(r)
 		if i, ok := seen[k]; ok {
-			out[i] = r
+			out[i].r = r
 			continue
 		}
 		seen[k] = len(out)
-		out = append(out, r)
+		out = append(out, keyed{k, r})
 	}
-	return out
+	sort.Slice(out, func(i, j int) bool { return out[i].k < out[j].k })
+	res := make([][]any, len(out))
+	for i := range out {
+		res[i] = out[i].r
+	}
+	return res
 }
 
 func contains(list []string, s string) bool {

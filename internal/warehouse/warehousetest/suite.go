@@ -50,6 +50,7 @@ func Run(t *testing.T, h Harness) {
 		{"BulkUpsert", testBulkUpsert},
 		{"PolicySettings", testPolicySettings},
 		{"Grants", testGrants},
+		{"Principals", testPrincipals}, {"Delegations", testDelegations}, {"APITokens", testAPITokens}, {"Sessions", testSessions},
 		{"Requests", testRequests},
 		{"Workflows", testWorkflows},
 		{"Approvals", testApprovals},
@@ -597,7 +598,14 @@ func testBulkUpsert(t *testing.T, _ Harness, s warehouse.Store) {
 		users[i] = directory.User{ID: fmt.Sprintf("u%05d", i), UserPrincipalName: fmt.Sprintf("u%05d@x", i), AccountEnabled: i%7 != 0}
 		ms = append(ms, directory.Membership{GroupID: fmt.Sprintf("g%02d", i%50), MemberID: users[i].ID, MemberType: directory.MemberUser})
 	}
-	require.NoError(t, s.UpsertUsers(ctx(t), tid, users))
+	// The same user again, chunks later, on a tenant with no rows yet: the
+	// last occurrence wins, as within one chunk.
+	dup := users[10]
+	dup.Department = "Last wins"
+	require.NoError(t, s.UpsertUsers(ctx(t), tid, append(users, dup)))
+	got, err := s.GetUser(ctx(t), tid, dup.ID)
+	require.NoError(t, err)
+	require.Equal(t, "Last wins", got.Department)
 	require.NoError(t, s.UpsertMemberships(ctx(t), tid, ms))
 	require.NoError(t, s.UpsertUsers(ctx(t), tid, users[:n/2]), "re-upserting is idempotent")
 	c, err := s.Counts(ctx(t), tid)

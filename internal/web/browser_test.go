@@ -1,0 +1,306 @@
+package web_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/stretchr/testify/require"
+
+	"github.com/allot-dev/allot/internal/engine"
+	"github.com/allot-dev/allot/internal/planning"
+	"github.com/allot-dev/allot/internal/warehouse"
+)
+
+// browser drives Debian's chromium headless against the test server and
+// writes a screenshot of every page it looks at to $ALLOT_SCREENSHOTS (or
+// the test's temporary directory).
+type browser struct {
+	t    *testing.T
+	ctx  context.Context
+	base string
+	dir  string
+	n    int
+}
+
+func newBrowser(t *testing.T, base string) *browser {
+	t.Helper()
+	path, err := exec.LookPath("chromium")
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal("chromium is not installed (apt-get install -y chromium)")
+		}
+		t.Skip("SKIPPING browser test: chromium is not installed (apt-get install -y chromium)")
+	}
+	dir := os.Getenv("ALLOT_SCREENSHOTS")
+	if dir == "" {
+		dir = t.TempDir()
+	}
+	require.NoError(t, os.MkdirAll(dir, 0o755))
+	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
+		chromedp.ExecPath(path), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
+		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true), chromedp.Flag("disable-dev-shm-usage", true),
+		chromedp.WindowSize(1366, 900), chromedp.UserDataDir(t.TempDir()))
+	ctx, cancel := chromedp.NewContext(alloc)
+	t.Cleanup(func() { cancel(); cancelAlloc() })
+	// Start the browser on the long-lived context: the first run owns it,
+	// and the per-step deadlines below must not end it.
+	require.NoError(t, chromedp.Do(ctx))
+	return &browser{t: t, ctx: ctx, base: base, dir: dir}
+}
+
+// do runs steps with a deadline, failing the test with the step's error.
+func (b *browser) do(steps ...chromedp.Action[chromedp.Void]) {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, 60*time.Second)
+	defer cancel()
+	require.NoError(b.t, chromedp.Do(ctx, steps...))
+}
+
+func (b *browser) text(css string) string {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, 30*time.Second)
+	defer cancel()
+	s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(css)))
+	require.NoError(b.t, err, css)
+	return strings.TrimSpace(s)
+}
+
+// attr reads an attribute of the first element matching css.
+func (b *browser) attr(css, name string) string {
+	b.t.Helper()
+	return eval[string](b, fmt.Sprintf(`document.querySelector(%q)?.getAttribute(%q) ?? "(missing)"`, css, name))
+}
+
+// eval evaluates a JavaScript expression for its value.
+func eval[T any](b *browser, js string) T {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, 30*time.Second)
+	defer cancel()
+	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](js))
+	require.NoError(b.t, err, js)
+	return v
+}
+
+// waitFor polls a JavaScript predicate until it holds.
+func (b *browser) waitFor(js string, timeout time.Duration) {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, timeout+5*time.Second)
+	defer cancel()
+	_, err := chromedp.Run(ctx, chromedp.Poll[bool](js, chromedp.WithPollingInterval(100*time.Millisecond),
+		chromedp.WithPollingTimeout(timeout)))
+	require.NoError(b.t, err, "waiting for %s", js)
+}
+
+func (b *browser) open(path string) {
+	b.t.Helper()
+	b.do(chromedp.Navigate(b.base+path), chromedp.WaitVisible(chromedp.CSS("main")))
+}
+
+func (b *browser) path() string {
+	loc := eval[string](b, "location.pathname + location.search")
+	return loc
+}
+
+func (b *browser) shot(name string) {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, 30*time.Second)
+	defer cancel()
+	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	require.NoError(b.t, err)
+	b.n++
+	require.NoError(b.t, os.WriteFile(filepath.Join(b.dir, fmt.Sprintf("%02d-%s.png", b.n, name)), png, 0o644))
+}
+
+// type into a field, replacing what is there, so htmx sees real input events.
+func (b *browser) typeInto(css, text string) {
+	b.t.Helper()
+	b.do(chromedp.Evaluate[chromedp.Void](fmt.Sprintf(`document.querySelector(%q).value = ""`, css)),
+		chromedp.SendKeys(chromedp.CSS(css), text))
+}
+
+// The whole console journey in a real browser: sign in with the one-time
+// password, check the dashboard against the simulator, create a pool with a
+// rule while watching the validation and the preview, apply the plan, see
+// the changes land, approve a removal, and find it in the audit log.
+func TestConsoleInBrowser(t *testing.T) {
+	e := setup(t, 300, true)
+	b := newBrowser(t, e.url)
+
+	// Sign in with the one-time password; allot insists on a new one.
+	b.open("/")
+	require.Contains(t, b.path(), "/login")
+	b.shot("login")
+	b.do(chromedp.SendKeys(chromedp.CSS(`input[name=name]`), "admin"),
+		chromedp.SendKeys(chromedp.CSS(`input[name=password]`), e.adminPW),
+		chromedp.Submit(chromedp.CSS(`input[name=password]`)), chromedp.WaitVisible(chromedp.CSS(`input[name=new]`)))
+	require.Equal(t, "/account/password", b.path())
+	b.shot("change-password")
+	b.do(chromedp.SendKeys(chromedp.CSS(`input[name=current]`), e.adminPW),
+		chromedp.SendKeys(chromedp.CSS(`input[name=new]`), "a much better password"),
+		chromedp.SendKeys(chromedp.CSS(`input[name=confirm]`), "a much better password"),
+		chromedp.Submit(chromedp.CSS(`input[name=confirm]`)), chromedp.WaitVisible(chromedp.CSS(`[data-testid=sku-table]`)))
+	require.Equal(t, "/t/contoso/", b.path(), "one tenant: straight to its dashboard")
+	b.shot("dashboard")
+
+	// The dashboard shows what the simulated tenant reports.
+	require.Equal(t, strconv.Itoa(len(e.sim.Users())), b.attr(`[data-testid=users]`, "data-value"))
+	for _, k := range e.sim.Skus() {
+		row := fmt.Sprintf(`tr[data-sku=%q]`, k.SkuPartNumber)
+		require.Equal(t, strconv.Itoa(k.PrepaidEnabled), b.attr(row+" .purchased", "data-value"), k.SkuPartNumber)
+		require.Equal(t, strconv.Itoa(k.ConsumedUnits), b.attr(row+" .assigned", "data-value"), k.SkuPartNumber)
+		require.Equal(t, strconv.Itoa(max(0, k.PrepaidEnabled-k.ConsumedUnits)), b.attr(row+" .available", "data-value"), k.SkuPartNumber)
+	}
+
+	// Users and why they hold their licenses.
+	b.open("/t/contoso/users?q=sales")
+	b.shot("users")
+	var withGroupLicense string
+	for _, l := range e.sim.AllLicenseStates() {
+		if l.AssignedByGroup != "" {
+			withGroupLicense = l.UserID
+			break
+		}
+	}
+	b.open("/t/contoso/users/" + withGroupLicense)
+	require.Contains(t, b.text(`[data-testid=user-licenses]`), "via group LIC - ")
+	b.shot("user")
+	b.open("/t/contoso/groups")
+	b.shot("groups")
+
+	// A new pool: the rule is checked as it is typed, the preview follows.
+	b.open("/t/contoso/pools")
+	b.shot("pools-empty")
+	b.open("/t/contoso/pools/new")
+	b.typeInto(`input[name=name]`, "Teams for Sales")
+	b.typeInto(`input[name=target_group]`, "LIC - Teams Exploratory")
+	b.typeInto(`textarea[name=assign_rule]`, `user.department -eq Sales`)
+	b.waitFor(`!!document.querySelector('[data-testid=rule-error]')`, 10*time.Second)
+	require.Contains(t, b.text(`[data-testid=rule-error]`), "line 1, column 21")
+	b.shot("pool-rule-error")
+	b.typeInto(`textarea[name=assign_rule]`, `user.department -eq "Sales"`)
+	b.waitFor(`!!document.querySelector('[data-testid=rule-ok]')`, 10*time.Second)
+
+	pool := engine.Pool{Name: "Teams for Sales", Target: engine.Target{Group: "LIC - Teams Exploratory"},
+		Assignments: engine.Selector{Rules: []string{`user.department -eq "Sales"`}}}
+	want := evaluate(t, e, pool)
+	require.NotEmpty(t, want.Adds)
+	b.waitFor(fmt.Sprintf(`document.querySelector('[data-testid=preview-adds]')?.textContent === '%d'`, len(want.Adds)), 15*time.Second)
+	b.do(chromedp.Click(chromedp.CSS(`input[name=removal_approval]`)))
+	b.shot("pool-preview")
+	b.do(chromedp.Click(chromedp.CSS(`button[type=submit]`)), chromedp.WaitVisible(chromedp.CSS(`#preview`)))
+	require.Equal(t, "/t/contoso/pools/Teams%20for%20Sales?saved=1", b.path())
+
+	// The plan shows the adds; applying sends them through the pipeline to
+	// the simulator.
+	b.open("/t/contoso/plan")
+	require.Equal(t, strconv.Itoa(len(want.Adds)), b.text(`[data-testid=plan-adds]`))
+	b.shot("plan")
+	b.do(chromedp.Evaluate[chromedp.Void](`window.confirm = () => true`),
+		chromedp.Click(chromedp.CSS(`form.apply button.primary`)), chromedp.WaitVisible(chromedp.CSS(`h1`)))
+	require.Equal(t, "/t/contoso/requests", b.path())
+	waitChanges(t, b, len(want.Adds), "done")
+	b.shot("changes-done")
+	for _, c := range want.Adds {
+		require.True(t, e.sim.IsMember(c.GroupID, c.UserID), "%s was added in the simulated tenant", c.UPN)
+	}
+
+	// Narrow the pool: the senior sales people it granted the group to
+	// lose it, but only once an approver says so.
+	b.open("/t/contoso/pools/Teams%20for%20Sales")
+	b.typeInto(`textarea[name=exclude_rule]`, `user.jobTitle -startsWith "Senior"`)
+	b.waitFor(`document.querySelectorAll('[data-testid=rule-ok]').length === 2`, 10*time.Second)
+	b.waitFor(`+(document.querySelector('[data-testid=preview-removals]')?.textContent || 0) > 0`, 15*time.Second)
+	b.shot("pool-edit-removals")
+	b.do(chromedp.Click(chromedp.CSS(`button[type=submit]`)), chromedp.WaitVisible(chromedp.CSS(`#preview`)))
+	b.open("/t/contoso/plan")
+	removals := b.text(`[data-testid=plan-removals]`)
+	require.NotEqual(t, "0", removals)
+	b.do(chromedp.Evaluate[chromedp.Void](`window.confirm = () => true`),
+		chromedp.Click(chromedp.CSS(`form.apply button.primary`)), chromedp.WaitVisible(chromedp.CSS(`h1`)))
+	b.open("/t/contoso/approvals")
+	for i := 0; i < 50 && eval[int](b, `document.querySelectorAll('input[name=change]').length`) == 0; i++ {
+		time.Sleep(200 * time.Millisecond) // the pipeline routes removals to approvers on its next tick
+		b.open("/t/contoso/approvals")
+	}
+	n := eval[int](b, `document.querySelectorAll('input[name=change]').length`)
+	require.Equal(t, removals, strconv.Itoa(n), "every removal waits for approval")
+	b.shot("approvals")
+	chosen := eval[string](b, `document.querySelector('input[name=change]').value`)
+	b.do(chromedp.Click(chromedp.CSS(`input[name=change]`)),
+		chromedp.Click(chromedp.CSS(`button[value=approve]`)), chromedp.WaitVisible(chromedp.CSS(`h1`)))
+	waitChange(t, b, chosen, "done")
+	b.shot("removal-done")
+	c, err := e.store.ListChanges(context.Background(), warehouse.ChangeFilter{TenantID: e.tenant.ID, Status: warehouse.ChangeDone, Limit: 10000})
+	require.NoError(t, err)
+	var removed warehouse.Change
+	for _, x := range c {
+		if x.ID == chosen {
+			removed = x
+		}
+	}
+	require.Equal(t, "remove", removed.Op)
+	require.False(t, e.sim.IsMember(removed.GroupID, removed.UserID), "the approved removal landed in the simulated tenant")
+	pending, err := e.store.ListChanges(context.Background(), warehouse.ChangeFilter{TenantID: e.tenant.ID, Status: warehouse.ChangePendingApproval, Limit: 10000})
+	require.NoError(t, err)
+	require.Len(t, pending, n-1, "the removals not chosen still wait")
+
+	// The audit log names who approved what.
+	b.open("/t/contoso/audit?action=removal.approved")
+	require.Contains(t, b.text(`[data-testid=audit-table]`), "admin")
+	require.Contains(t, b.text(`[data-testid=audit-table]`), removed.UserID)
+	b.shot("audit")
+}
+
+// evaluate computes what the engine plans for one extra pool, independently
+// of the server.
+func evaluate(t *testing.T, e *env, pool engine.Pool) *engine.PoolPlan {
+	t.Helper()
+	ctx := context.Background()
+	snap, _, err := planning.LoadSnapshot(ctx, e.store, e.tenant.ID, time.Now())
+	require.NoError(t, err)
+	policy, err := planning.LoadPolicy(ctx, e.store, e.tenant.ID)
+	require.NoError(t, err)
+	policy.Pools = append(policy.Pools, pool)
+	plan, err := engine.Evaluate(snap, policy)
+	require.NoError(t, err)
+	return plan.Pool(pool.Name)
+}
+
+// waitChanges reloads the requests page until n changes show status.
+func waitChanges(t *testing.T, b *browser, n int, status string) {
+	t.Helper()
+	waitPage(t, b, fmt.Sprintf(`document.querySelectorAll('tr[data-status=%q]').length === %d`, status, n))
+}
+
+// waitChange reloads the requests page until one change shows status.
+func waitChange(t *testing.T, b *browser, id, status string) {
+	t.Helper()
+	waitPage(t, b, fmt.Sprintf(`document.querySelector('tr[data-change=%q]')?.dataset.status === %q`, id, status))
+}
+
+// waitPage reloads the requests page until a predicate holds: the queue
+// moves in the background, and the page shows it as of its loading.
+func waitPage(t *testing.T, b *browser, predicate string) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		b.open("/t/contoso/requests")
+		if eval[bool](b, predicate) {
+			return
+		}
+		if time.Now().After(deadline) {
+			b.shot("requests-timeout")
+			t.Fatalf("requests page never showed %s:\n%s", predicate, b.text("main"))
+		}
+		time.Sleep(300 * time.Millisecond)
+	}
+}

@@ -29,6 +29,8 @@ func init() {
 			cmd.Flags().Float64("time-scale", 5, "simulator time scale: the write budget refills this many times faster")
 			cmd.Flags().Int64("seed", 1, "simulator seed")
 			cmd.Flags().String("cpuprofile", "", "write a CPU profile of the fulfilment phase to this file")
+			cmd.Flags().Int("claim", 0, "group additions per claim (default: the fulfiller's)")
+			cmd.Flags().Int("concurrency", 0, "claims worked at once (default: the fulfiller's)")
 		},
 		run: benchFulfillment,
 	})
@@ -89,7 +91,10 @@ func benchFulfillment(cmd *cobra.Command, c *cli) (benchResult, error) {
 
 	budget := graphsim.DefaultBudget(users)
 	window := time.Duration(float64(budget.WriteWindow) / scale)
-	f := fulfillment.New(s, nil, fulfillment.Config{Budget: fulfillment.Budget{Writes: budget.Writes, Window: window}},
+	claim, _ := cmd.Flags().GetInt("claim")
+	conc, _ := cmd.Flags().GetInt("concurrency")
+	f := fulfillment.New(s, nil, fulfillment.Config{Budget: fulfillment.Budget{Writes: budget.Writes, Window: window},
+		GroupAdds: claim, Concurrency: conc},
 		slog.New(slog.NewTextHandler(io.Discard, nil)))
 	sim.ResetWriteLog()
 	fmt.Fprintf(c.stderr, "bench fulfillment: applying under %d writes per %s…\n", budget.Writes, window)

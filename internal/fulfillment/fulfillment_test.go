@@ -140,7 +140,7 @@ func TestCrashedWorker(t *testing.T) {
 	t.Parallel()
 	e := setup(t, graphsim.Config{Users: 2000, Groups: 60, Seed: 5, Faults: graphsim.Faults{Latency: 20 * time.Millisecond}}, "")
 	cs := e.adds(t, 10000, 8)
-	first := e.startWorker(t, 3*time.Second)
+	first := e.startWorker(t, 5*time.Second)
 	require.Eventually(t, func() bool { return e.counts(t)[warehouse.ChangeDone] >= 2000 }, 60*time.Second, 20*time.Millisecond)
 	require.NoError(t, first.Process.Signal(syscall.SIGKILL))
 	_ = first.Wait()
@@ -148,7 +148,7 @@ func TestCrashedWorker(t *testing.T) {
 	require.Less(t, mid[warehouse.ChangeDone], int64(10000), "the worker died mid-run")
 	t.Logf("killed with %v", mid)
 
-	second := e.startWorker(t, 3*time.Second)
+	second := e.startWorker(t, 5*time.Second)
 	require.NoError(t, second.Wait())
 	require.Equal(t, map[string]int64{warehouse.ChangeDone: 10000}, e.counts(t))
 	e.appliedOnce(t, cs)
@@ -181,7 +181,10 @@ func ids(cs []warehouse.Change) []string {
 
 func (e *env) startWorker(t *testing.T, lease time.Duration) *exec.Cmd {
 	t.Helper()
-	spec, err := json.Marshal(workerSpec{DSN: e.dsn, TenantID: e.tenant.ID, Lease: lease, Budget: 3000, Window: 150 * time.Second})
+	// Claims of 500 keep a claim's round trip well inside the short leases
+	// these tests use to make a dead worker's claims expire quickly.
+	spec, err := json.Marshal(workerSpec{DSN: e.dsn, TenantID: e.tenant.ID, Lease: lease, Budget: 3000,
+		Window: 150 * time.Second, Claim: 500})
 	require.NoError(t, err)
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), workerEnv+"="+string(spec))

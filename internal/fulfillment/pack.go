@@ -27,15 +27,18 @@ type result struct {
 // opNames name batch requests the way the graph package names the same
 // calls, so its error helpers (IsNotMember keys on RemoveMember) apply.
 var opNames = map[string]string{"bind": "AddMembers", "add": "AddMember", "remove": "RemoveMember",
-	"license": "AssignLicense", "user": "UpdateUser"}
+	"license": "AssignLicense", "user": "UpdateUser", "check": "ListMembers"}
 
 // op is one Graph write carrying one or more changes.
 type op struct {
-	kind    string // bind, add, remove, license, user
+	kind    string // bind, check, add, remove, license, user, mailbox
 	method  string
 	path    string
 	body    any
+	header  map[string]string
 	changes []*warehouse.Change
+	// rebind marks a PATCH re-sent after a membership check.
+	rebind bool
 }
 
 // attempt applies one claim.
@@ -58,7 +61,7 @@ func (a *attempt) set(chs []*warehouse.Change, r result) {
 // are split and re-sent one by one, so the rest still land.
 func (a *attempt) apply(ctx context.Context, claimed []warehouse.Change) {
 	ops := a.pack(claimed)
-	for round := 0; len(ops) > 0 && round < 3; round++ {
+	for round := 0; len(ops) > 0 && round < 4; round++ {
 		ops = a.send(ctx, ops)
 	}
 	for _, o := range ops {
@@ -119,6 +122,19 @@ func (a *attempt) addOne(ch *warehouse.Change) op {
 		body: map[string]string{"@odata.id": a.ref(ch.UserID)}, changes: []*warehouse.Change{ch}}
 }
 
+// checkOp asks which of a refused PATCH's members are members already: a
+// read, so a replay after a crash costs one read and at most one write per
+// 20 members instead of a write per member.
+func checkOp(groupID string, chs []*warehouse.Change) op {
+	quoted := make([]string, len(chs))
+	for i, ch := range chs {
+		quoted[i] = "'" + strings.ReplaceAll(ch.UserID, "'", "''") + "'"
+	}
+	q := url.Values{"$filter": {"id in (" + strings.Join(quoted, ",") + ")"}, "$select": {"id"}, "$count": {"true"}}
+	return op{kind: "check", method: http.MethodGet, path: "/groups/" + url.PathEscape(groupID) + "/members?" + q.Encode(),
+		header: map[string]string{"ConsistencyLevel": "eventual"}, changes: chs}
+}
+
 func licenseOp(userID string, chs []*warehouse.Change) op {
 	add := []graph.AssignedLicense{}
 	remove := []string{}
@@ -175,7 +191,13 @@ func (a *attempt) send(ctx context.Context, ops []op) []op {
 }
 
 func (a *attempt) sendBatch(ctx context.Context, batch []op) []op {
-	if err := a.f.govern(ctx, a.tenantID, len(batch), batch); err != nil {
+	writes := 0
+	for _, o := range batch {
+		if o.method != http.MethodGet {
+			writes++
+		}
+	}
+	if err := a.f.govern(ctx, a.tenantID, writes, batch); err != nil {
 		for _, o := range batch {
 			a.set(o.changes, result{err: err})
 		}
@@ -185,10 +207,14 @@ func (a *attempt) sendBatch(ctx context.Context, batch []op) []op {
 	for i, o := range batch {
 		// The change id travels as client-request-id, so Graph's (and the
 		// simulator's) logs name the change that caused each write.
+		h := map[string]string{"client-request-id": o.changes[0].ID}
+		for k, v := range o.header {
+			h[k] = v
+		}
 		reqs[i] = graph.BatchRequest{ID: strconv.Itoa(i + 1), Method: o.method, URL: o.path, Body: o.body,
-			Header: map[string]string{"client-request-id": o.changes[0].ID}, Op: opNames[o.kind]}
+			Header: h, Op: opNames[o.kind]}
 	}
-	a.writes += int64(len(reqs))
+	a.writes += int64(writes)
 	resps, err := a.c.Batch(ctx, reqs)
 	if err != nil {
 		for _, o := range batch {
@@ -206,6 +232,9 @@ func (a *attempt) sendBatch(ctx context.Context, batch []op) []op {
 // interpret records the outcome of one write, or splits it.
 func (a *attempt) interpret(o op, r *graph.BatchResponse) []op {
 	err := r.Err()
+	if err == nil && o.kind == "check" {
+		return a.checked(o, r)
+	}
 	if err == nil {
 		a.set(o.changes, result{how: "applied"})
 		return nil
@@ -214,7 +243,11 @@ func (a *attempt) interpret(o op, r *graph.BatchResponse) []op {
 	switch o.kind {
 	case "bind":
 		// Graph refuses the whole PATCH when one member is already there
-		// (a replay after a crash) or gone: add them one by one.
+		// (a replay after a crash): ask which are, re-bind the others. When
+		// one is gone, or a re-bind is refused again, add them one by one.
+		if many && graph.IsAlreadyMember(err) && !o.rebind {
+			return []op{checkOp(o.changes[0].GroupID, o.changes)}
+		}
 		if many && (graph.IsAlreadyMember(err) || graph.IsNotFound(err)) {
 			out := make([]op, len(o.changes))
 			for i, ch := range o.changes {
@@ -265,6 +298,37 @@ func (a *attempt) interpret(o op, r *graph.BatchResponse) []op {
 	}
 	a.set(o.changes, result{err: err})
 	return nil
+}
+
+// checked settles the members a check found and re-binds the rest.
+func (a *attempt) checked(o op, r *graph.BatchResponse) []op {
+	var page struct {
+		Value []struct {
+			ID string `json:"id"`
+		} `json:"value"`
+	}
+	if err := json.Unmarshal(r.Body, &page); err != nil {
+		a.set(o.changes, result{err: fmt.Errorf("membership check: %w", err)})
+		return nil
+	}
+	present := map[string]bool{}
+	for _, m := range page.Value {
+		present[strings.ToLower(m.ID)] = true
+	}
+	var missing []*warehouse.Change
+	for _, ch := range o.changes {
+		if present[strings.ToLower(ch.UserID)] {
+			a.set([]*warehouse.Change{ch}, result{how: "already"})
+		} else {
+			missing = append(missing, ch)
+		}
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	rebind := a.bindOp(o.changes[0].GroupID, missing)
+	rebind.rebind = true
+	return []op{rebind}
 }
 
 func (a *attempt) convertMailbox(ctx context.Context, o op) {

@@ -140,6 +140,7 @@ type workerSpec struct {
 	Lease    time.Duration `json:"lease"`
 	Budget   int           `json:"budget"`
 	Window   time.Duration `json:"window"`
+	Claim    int           `json:"claim"`
 }
 
 func TestMain(m *testing.M) {
@@ -166,7 +167,7 @@ func runWorker(raw string) error {
 	}
 	defer s.Close()
 	f := fulfillment.New(s, nil, fulfillment.Config{Lease: spec.Lease, Backoff: 50 * time.Millisecond,
-		Budget: fulfillment.Budget{Writes: spec.Budget, Window: spec.Window}}, nil)
+		Budget: fulfillment.Budget{Writes: spec.Budget, Window: spec.Window}, GroupAdds: spec.Claim}, nil)
 	reg := job.NewRegistry()
 	if err := fulfillment.Register(reg, f, fulfillment.Options{Interval: 200 * time.Millisecond}); err != nil {
 		return err

@@ -602,6 +602,10 @@ func validChange(ch *Change) error {
 	return nil
 }
 
+// analyzeAfter is the batch size from which EnqueueChanges refreshes the
+// planner's statistics of the change queue.
+const analyzeAfter = 1000
+
 var changesTable = table{
 	name: "changes",
 	cols: strings.Split(changeColumns, ", "),
@@ -691,6 +695,14 @@ func (q *queries) EnqueueChanges(ctx context.Context, cs []Change) error {
 		}
 		if err := c.bulkUpsert(ctx, changesTable, batch); err != nil {
 			return fmt.Errorf("enqueue changes: %w", err)
+		}
+		// A large batch changes the table's shape: refresh the planner's
+		// statistics now, or PostgreSQL plans claims for an empty table and
+		// scans every queued row for each candidate.
+		if len(batch) >= analyzeAfter {
+			if _, err := c.exec(ctx, "ANALYZE changes"); err != nil {
+				return fmt.Errorf("enqueue changes: %w", err)
+			}
 		}
 		return settleRequests(ctx, c, touched)
 	})

@@ -13,7 +13,6 @@ import (
 	"github.com/allot-dev/allot/internal/access"
 	"github.com/allot-dev/allot/internal/directory"
 	"github.com/allot-dev/allot/internal/engine"
-	"github.com/allot-dev/allot/internal/planning"
 	"github.com/allot-dev/allot/internal/warehouse"
 	"github.com/allot-dev/allot/internal/workflow"
 )
@@ -339,17 +338,13 @@ func (s *Server) apiDeletePool(w http.ResponseWriter, r *request) error {
 
 // visiblePlan computes the plan and keeps the pools the principal may read.
 func (s *Server) visiblePlan(r *request) (*engine.Plan, error) {
-	plan, err := planning.Plan(r.Context(), s.cfg.Store, r.tenant.ID, s.now())
+	plan, policy, err := s.plan(r.Context(), r.tenant.ID)
 	if err != nil {
 		return nil, err
 	}
 	kept := plan.Pools[:0]
-	pools, err := s.pools(r.Context(), r.tenant.ID)
-	if err != nil {
-		return nil, err
-	}
 	target := map[string]string{}
-	for _, p := range pools {
+	for _, p := range policy.Pools {
 		target[p.Name] = p.Target.Group
 	}
 	for _, pp := range plan.Pools {

@@ -183,17 +183,17 @@ func TestConsoleInBrowser(t *testing.T) {
 	b.typeInto(`input[name=name]`, "Teams for Sales")
 	b.typeInto(`input[name=target_group]`, "LIC - Teams Exploratory")
 	b.typeInto(`textarea[name=assign_rule]`, `user.department -eq Sales`)
-	b.waitFor(`!!document.querySelector('[data-testid=rule-error]')`, 10*time.Second)
+	b.waitFor(`!!document.querySelector('[data-testid=rule-error]')`, 20*time.Second)
 	require.Contains(t, b.text(`[data-testid=rule-error]`), "line 1, column 21")
 	b.shot("pool-rule-error")
 	b.typeInto(`textarea[name=assign_rule]`, `user.department -eq "Sales"`)
-	b.waitFor(`!!document.querySelector('[data-testid=rule-ok]')`, 10*time.Second)
+	b.waitFor(`!!document.querySelector('[data-testid=rule-ok]')`, 20*time.Second)
 
 	pool := engine.Pool{Name: "Teams for Sales", Target: engine.Target{Group: "LIC - Teams Exploratory"},
 		Assignments: engine.Selector{Rules: []string{`user.department -eq "Sales"`}}}
 	want := evaluate(t, e, pool)
 	require.NotEmpty(t, want.Adds)
-	b.waitFor(fmt.Sprintf(`document.querySelector('[data-testid=preview-adds]')?.textContent === '%d'`, len(want.Adds)), 15*time.Second)
+	b.waitFor(fmt.Sprintf(`document.querySelector('[data-testid=preview-adds]')?.textContent === '%d'`, len(want.Adds)), 30*time.Second)
 	b.do(chromedp.Click(chromedp.CSS(`input[name=removal_approval]`)))
 	b.shot("pool-preview")
 	b.do(chromedp.Click(chromedp.CSS(`button[type=submit]`)), chromedp.WaitVisible(chromedp.CSS(`#preview`)))
@@ -217,8 +217,8 @@ func TestConsoleInBrowser(t *testing.T) {
 	// lose it, but only once an approver says so.
 	b.open("/t/contoso/pools/Teams%20for%20Sales")
 	b.typeInto(`textarea[name=exclude_rule]`, `user.jobTitle -startsWith "Senior"`)
-	b.waitFor(`document.querySelectorAll('[data-testid=rule-ok]').length === 2`, 10*time.Second)
-	b.waitFor(`+(document.querySelector('[data-testid=preview-removals]')?.textContent || 0) > 0`, 15*time.Second)
+	b.waitFor(`document.querySelectorAll('[data-testid=rule-ok]').length === 2`, 20*time.Second)
+	b.waitFor(`+(document.querySelector('[data-testid=preview-removals]')?.textContent || 0) > 0`, 30*time.Second)
 	b.shot("pool-edit-removals")
 	b.do(chromedp.Click(chromedp.CSS(`button[type=submit]`)), chromedp.WaitVisible(chromedp.CSS(`#preview`)))
 	b.open("/t/contoso/plan")
@@ -227,7 +227,7 @@ func TestConsoleInBrowser(t *testing.T) {
 	b.do(chromedp.Evaluate[chromedp.Void](`window.confirm = () => true`),
 		chromedp.Click(chromedp.CSS(`form.apply button.primary`)), chromedp.WaitVisible(chromedp.CSS(`h1`)))
 	b.open("/t/contoso/approvals")
-	for i := 0; i < 50 && eval[int](b, `document.querySelectorAll('input[name=change]').length`) == 0; i++ {
+	for i := 0; i < 150 && eval[int](b, `document.querySelectorAll('input[name=change]').length`) == 0; i++ {
 		time.Sleep(200 * time.Millisecond) // the pipeline routes removals to approvers on its next tick
 		b.open("/t/contoso/approvals")
 	}
@@ -291,7 +291,7 @@ func waitChange(t *testing.T, b *browser, id, status string) {
 // moves in the background, and the page shows it as of its loading.
 func waitPage(t *testing.T, b *browser, predicate string) {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
+	deadline := time.Now().Add(60 * time.Second)
 	for {
 		b.open("/t/contoso/requests")
 		if eval[bool](b, predicate) {

@@ -11,7 +11,6 @@ import (
 
 	"github.com/allot-dev/allot/internal/access"
 	"github.com/allot-dev/allot/internal/engine"
-	"github.com/allot-dev/allot/internal/planning"
 	"github.com/allot-dev/allot/internal/warehouse"
 	"github.com/allot-dev/allot/internal/workflow"
 )
@@ -112,7 +111,7 @@ func (s *Server) submitPlan(r *request, names []string) (Submitted, error) {
 	if len(names) == 0 {
 		return Submitted{}, errorf(http.StatusUnprocessableEntity, "invalid", "no pools to apply")
 	}
-	plan, err := planning.Plan(r.Context(), s.cfg.Store, r.tenant.ID, s.now())
+	plan, _, err := s.plan(r.Context(), r.tenant.ID)
 	if err != nil {
 		return Submitted{}, err
 	}

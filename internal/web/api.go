@@ -44,6 +44,9 @@ func (s *Server) apiRoutes() {
 	s.route("GET "+t+"/approvals", access.DecideApproval, partOfTenant, s.apiApprovals)
 	s.route("POST "+t+"/approvals/decide", access.DecideApproval, partOfTenant, s.apiDecide)
 	s.route("GET "+t+"/audit", access.ReadAudit, tenantWide, s.apiAudit)
+	// Without a tenant: everything, including access management (accounts,
+	// roles, tokens), for those who may read the audit of every tenant.
+	s.route("GET /api/v1/audit", access.ReadAudit, tenantWide, s.apiAudit)
 	s.mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		writeAPIError(w, errorf(http.StatusNotFound, "not_found", "no such API route: "+r.Method+" "+r.URL.Path))
 	})

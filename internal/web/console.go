@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -479,7 +480,24 @@ func (s *Server) names(r *request, cs []warehouse.Change, rs []warehouse.Request
 	return out, nil
 }
 
-var auditActions = []string{"pool.create", "pool.update", "pool.rename", "pool.delete", "tenant.create", "tenant.sync"}
+// auditActions offers the actions recorded recently as filter suggestions:
+// every part of allot writes its own, so no fixed list would stay right.
+func (s *Server) auditActions(r *request) ([]string, error) {
+	recent, err := s.cfg.Store.ListAudit(r.Context(), warehouse.AuditFilter{TenantID: r.tenant.ID, Limit: 1000})
+	if err != nil {
+		return nil, err
+	}
+	seen := map[string]bool{}
+	var out []string
+	for _, rec := range recent {
+		if !seen[rec.Action] {
+			seen[rec.Action] = true
+			out = append(out, rec.Action)
+		}
+	}
+	sort.Strings(out)
+	return out, nil
+}
 
 func (s *Server) pageAudit(w http.ResponseWriter, r *request) error {
 	f, err := auditFilter(r)
@@ -491,7 +509,11 @@ func (s *Server) pageAudit(w http.ResponseWriter, r *request) error {
 		return err
 	}
 	q := r.URL.Query()
-	data := map[string]any{"Records": recs, "Filter": f, "Actions": auditActions, "Since": q.Get("since"),
+	actions, err := s.auditActions(r)
+	if err != nil {
+		return err
+	}
+	data := map[string]any{"Records": recs, "Filter": f, "Actions": actions, "Since": q.Get("since"),
 		"Until": q.Get("until"), "Filtered": f.Actor != "" || f.Action != "" || f.TargetID != "" || !f.Since.IsZero() || !f.Until.IsZero()}
 	if len(recs) == f.Limit {
 		q.Set("before", strconv.FormatInt(recs[len(recs)-1].ID, 10))

@@ -506,17 +506,23 @@ func auditFilter(r *request) (warehouse.AuditFilter, error) {
 	return f, nil
 }
 
-func (s *Server) apiAudit(w http.ResponseWriter, r *request) error {
+// audit lists the records the request's filters select.
+func (s *Server) audit(r *request) (warehouse.AuditFilter, []warehouse.AuditRecord, error) {
 	f, err := auditFilter(r)
 	if err != nil {
-		return err
+		return f, nil, err
 	}
 	recs, err := s.cfg.Store.ListAudit(r.Context(), f)
-	if err != nil {
-		return err
-	}
 	if recs == nil {
 		recs = []warehouse.AuditRecord{}
+	}
+	return f, recs, err
+}
+
+func (s *Server) apiAudit(w http.ResponseWriter, r *request) error {
+	_, recs, err := s.audit(r)
+	if err != nil {
+		return err
 	}
 	writeJSON(w, http.StatusOK, recs)
 	return nil

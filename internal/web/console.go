@@ -500,11 +500,7 @@ func (s *Server) auditActions(r *request) ([]string, error) {
 }
 
 func (s *Server) pageAudit(w http.ResponseWriter, r *request) error {
-	f, err := auditFilter(r)
-	if err != nil {
-		return err
-	}
-	recs, err := s.cfg.Store.ListAudit(r.Context(), f)
+	f, recs, err := s.audit(r)
 	if err != nil {
 		return err
 	}

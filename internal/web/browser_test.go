@@ -256,7 +256,9 @@ func TestConsoleInBrowser(t *testing.T) {
 	// The audit log names who approved what.
 	b.open("/t/contoso/audit?action=removal.approved")
 	require.Contains(t, b.text(`[data-testid=audit-table]`), "admin")
-	require.Contains(t, b.text(`[data-testid=audit-table]`), removed.UserID)
+	u, err := e.sim.User(removed.UserID)
+	require.NoError(t, err)
+	require.Contains(t, b.text(`[data-testid=audit-table]`), u.UserPrincipalName)
 	b.shot("audit")
 }
 

@@ -462,6 +462,11 @@ func (s *Server) names(r *request, cs []warehouse.Change, rs []warehouse.Request
 			users = append(users, q.TargetID)
 		}
 	}
+	return s.idNames(r, users, groups)
+}
+
+// idNames maps user ids to user principal names and group ids to display names.
+func (s *Server) idNames(r *request, users, groups []string) (map[string]string, error) {
 	out := map[string]string{}
 	us, err := s.cfg.Store.GetUsers(r.Context(), r.tenant.ID, users)
 	if err != nil {
@@ -509,7 +514,20 @@ func (s *Server) pageAudit(w http.ResponseWriter, r *request) error {
 	if err != nil {
 		return err
 	}
-	data := map[string]any{"Records": recs, "Filter": f, "Actions": actions, "Since": q.Get("since"),
+	var users, groups []string
+	for _, rec := range recs {
+		switch rec.TargetType {
+		case "user":
+			users = append(users, rec.TargetID)
+		case "group":
+			groups = append(groups, rec.TargetID)
+		}
+	}
+	names, err := s.idNames(r, users, groups)
+	if err != nil {
+		return err
+	}
+	data := map[string]any{"Records": recs, "Filter": f, "Actions": actions, "Names": names, "Since": q.Get("since"),
 		"Until": q.Get("until"), "Filtered": f.Actor != "" || f.Action != "" || f.TargetID != "" || !f.Since.IsZero() || !f.Until.IsZero()}
 	if len(recs) == f.Limit {
 		q.Set("before", strconv.FormatInt(recs[len(recs)-1].ID, 10))

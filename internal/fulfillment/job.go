@@ -38,8 +38,9 @@ func (w *applyWorker) Work(ctx context.Context, j *river.Job[ApplyArgs]) error {
 	return err
 }
 
-// Timeout lets a drain of a large plan run as long as Graph's budget needs.
-func (w *applyWorker) Timeout(*river.Job[ApplyArgs]) time.Duration { return 6 * time.Hour }
+// Timeout lets a drain of a large plan run long (the next schedule picks up
+// whatever is left), but stays under River's one-hour rescue of stuck jobs.
+func (w *applyWorker) Timeout(*river.Job[ApplyArgs]) time.Duration { return 50 * time.Minute }
 
 type scheduleArgs struct{}
 

@@ -24,6 +24,11 @@ type result struct {
 	permanent bool
 }
 
+// opNames name batch requests the way the graph package names the same
+// calls, so its error helpers (IsNotMember keys on RemoveMember) apply.
+var opNames = map[string]string{"bind": "AddMembers", "add": "AddMember", "remove": "RemoveMember",
+	"license": "AssignLicense", "user": "UpdateUser"}
+
 // op is one Graph write carrying one or more changes.
 type op struct {
 	kind    string // bind, add, remove, license, user
@@ -170,7 +175,7 @@ func (a *attempt) send(ctx context.Context, ops []op) []op {
 		// The change id travels as client-request-id, so Graph's (and the
 		// simulator's) logs name the change that caused each write.
 		reqs[i] = graph.BatchRequest{ID: strconv.Itoa(i + 1), Method: o.method, URL: o.path, Body: o.body,
-			Header: map[string]string{"client-request-id": o.changes[0].ID}, Op: "Fulfil"}
+			Header: map[string]string{"client-request-id": o.changes[0].ID}, Op: opNames[o.kind]}
 	}
 	a.writes += int64(len(reqs))
 	resps, err := a.c.Batch(ctx, reqs)
@@ -225,7 +230,7 @@ func (a *attempt) interpret(o op, r *graph.BatchResponse) []op {
 		if many && r.Status == http.StatusBadRequest {
 			out := make([]op, len(o.changes))
 			for i, ch := range o.changes {
-				out[i] = licenseOp(ch.UserID, o.changes[i : i+1])
+				out[i] = licenseOp(ch.UserID, o.changes[i:i+1])
 			}
 			return out
 		}

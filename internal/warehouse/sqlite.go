@@ -41,7 +41,10 @@ func sqliteDSN(path string, readOnly bool) string {
 	if readOnly {
 		return dsn + "&_pragma=query_only(1)"
 	}
-	return dsn + "&_pragma=cache_size(-65536)"
+	// Checkpointing every 10,000 pages (40 MB) instead of 1,000 lets a bulk
+	// sync commit many times without copying hot pages into the database
+	// file after almost every commit.
+	return dsn + "&_pragma=cache_size(-65536)&_pragma=wal_autocheckpoint(10000)"
 }
 
 // openSQLite opens (creating if needed) and migrates the database at path.

@@ -140,7 +140,7 @@ func TestCrashedWorker(t *testing.T) {
 	t.Parallel()
 	e := setup(t, graphsim.Config{Users: 2000, Groups: 60, Seed: 5, Faults: graphsim.Faults{Latency: 20 * time.Millisecond}}, "")
 	cs := e.adds(t, 10000, 8)
-	first := e.startWorker(t)
+	first := e.startWorker(t, 3*time.Second)
 	require.Eventually(t, func() bool { return e.counts(t)[warehouse.ChangeDone] >= 2000 }, 60*time.Second, 20*time.Millisecond)
 	require.NoError(t, first.Process.Signal(syscall.SIGKILL))
 	_ = first.Wait()
@@ -148,7 +148,7 @@ func TestCrashedWorker(t *testing.T) {
 	require.Less(t, mid[warehouse.ChangeDone], int64(10000), "the worker died mid-run")
 	t.Logf("killed with %v", mid)
 
-	second := e.startWorker(t)
+	second := e.startWorker(t, 3*time.Second)
 	require.NoError(t, second.Wait())
 	require.Equal(t, map[string]int64{warehouse.ChangeDone: 10000}, e.counts(t))
 	e.appliedOnce(t, cs)
@@ -158,10 +158,12 @@ func TestCrashedWorker(t *testing.T) {
 // applied twice.
 func TestTwoWorkersOnPostgres(t *testing.T) {
 	t.Parallel()
-	dsn := warehousetest.PostgresDSN(t)
+	// River and four drains per process need more than pgxpool's default
+	// of four connections on a two-core machine.
+	dsn := warehousetest.PostgresDSN(t) + "&pool_max_conns=16"
 	e := setup(t, graphsim.Config{Users: 2000, Groups: 60, Seed: 6, Faults: graphsim.Faults{Latency: 5 * time.Millisecond}}, dsn)
 	cs := e.adds(t, 10000, 8)
-	a, b := e.startWorker(t), e.startWorker(t)
+	a, b := e.startWorker(t, 30*time.Second), e.startWorker(t, 30*time.Second)
 	require.NoError(t, a.Wait())
 	require.NoError(t, b.Wait())
 	require.Equal(t, map[string]int64{warehouse.ChangeDone: 10000}, e.counts(t))
@@ -177,9 +179,9 @@ func ids(cs []warehouse.Change) []string {
 	return out
 }
 
-func (e *env) startWorker(t *testing.T) *exec.Cmd {
+func (e *env) startWorker(t *testing.T, lease time.Duration) *exec.Cmd {
 	t.Helper()
-	spec, err := json.Marshal(workerSpec{DSN: e.dsn, TenantID: e.tenant.ID, Lease: 2 * time.Second, Budget: 3000, Window: 150 * time.Second})
+	spec, err := json.Marshal(workerSpec{DSN: e.dsn, TenantID: e.tenant.ID, Lease: lease, Budget: 3000, Window: 150 * time.Second})
 	require.NoError(t, err)
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), workerEnv+"="+string(spec))

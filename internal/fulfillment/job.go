@@ -102,7 +102,7 @@ func Register(reg *job.Registry, f *Fulfiller, opt Options) error {
 		return err
 	}
 	reg.Every(opt.Interval, func() (river.JobArgs, *river.InsertOpts) {
-		return scheduleArgs{}, &river.InsertOpts{Queue: Queue, UniqueOpts: river.UniqueOpts{ByPeriod: opt.Interval}}
+		return scheduleArgs{}, &river.InsertOpts{Queue: Queue, UniqueOpts: river.UniqueOpts{ByPeriod: max(opt.Interval, time.Second)}}
 	}, true)
 	return nil
 }

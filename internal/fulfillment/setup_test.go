@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
@@ -170,7 +171,8 @@ func runWorker(raw string) error {
 	if err := fulfillment.Register(reg, f, fulfillment.Options{Interval: 200 * time.Millisecond}); err != nil {
 		return err
 	}
-	c, err := job.New(s, reg, job.Config{Work: true, PollInterval: 50 * time.Millisecond})
+	c, err := job.New(s, reg, job.Config{Work: true, PollInterval: 50 * time.Millisecond,
+		Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))})
 	if err != nil {
 		return err
 	}

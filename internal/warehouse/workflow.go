@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -601,6 +602,18 @@ func validChange(ch *Change) error {
 	return nil
 }
 
+var changesTable = table{
+	name: "changes",
+	cols: strings.Split(changeColumns, ", "),
+	key:  []string{"id"},
+}
+
+// competitor is a queued change another one on the same key may supersede.
+type competitor struct {
+	id, op, request, status string
+	row                     int // index in the rows being inserted, or -1 when stored
+}
+
 func (q *queries) EnqueueChanges(ctx context.Context, cs []Change) error {
 	for i := range cs {
 		if err := validChange(&cs[i]); err != nil {
@@ -610,48 +623,74 @@ func (q *queries) EnqueueChanges(ctx context.Context, cs []Change) error {
 	now := time.Now().UTC()
 	return q.write(ctx, func(c conn) error {
 		var touched []string
-		for _, ch := range cs {
-			// Older competitors still waiting: the opposite op is superseded
-			// by this newer change; the same op means this one is a repeat.
-			var same, opposite []string
-			if err := scanAll(ctx, c, "SELECT id, op, request_id FROM changes WHERE tenant_id = ? AND user_id = ? AND group_id = ? "+
-				"AND sku_id = ? AND kind = ? AND status IN ('pending_approval','open','claimed')",
-				[]any{ch.TenantID, ch.UserID, ch.GroupID, ch.SkuID, ch.Kind}, func(r rows) error {
-					var id, op, req string
-					if err := r.Scan(&id, &op, &req); err != nil {
+		batch := make([][]any, 0, len(cs))
+		comps := map[[5]string][]competitor{}
+		keyOf := func(tenant string, k [4]string) [5]string { return [5]string{tenant, k[0], k[1], k[2], k[3]} }
+		// Load the queued changes of the users concerned, a chunk at a time.
+		byTenant := map[string][]string{}
+		for i := range cs {
+			byTenant[cs[i].TenantID] = append(byTenant[cs[i].TenantID], cs[i].UserID)
+		}
+		for tenant, users := range byTenant {
+			if err := chunked(uniqueNonEmpty(users), maxInList, func(part []string) error {
+				return scanAll(ctx, c, "SELECT id, op, request_id, status, user_id, group_id, sku_id, kind FROM changes "+
+					"WHERE tenant_id = ? AND status IN ('pending_approval','open','claimed') AND user_id IN ("+
+					placeholders(len(part))+")", append([]any{tenant}, anys(part)...), func(r rows) error {
+					var cp competitor
+					var k [4]string
+					if err := r.Scan(&cp.id, &cp.op, &cp.request, &cp.status, &k[0], &k[1], &k[2], &k[3]); err != nil {
 						return err
 					}
-					if op == ch.Op {
-						same = append(same, id)
-					} else {
-						opposite = append(opposite, id)
-						touched = append(touched, req)
-					}
+					cp.row = -1
+					comps[keyOf(tenant, k)] = append(comps[keyOf(tenant, k)], cp)
 					return nil
-				}); err != nil {
+				})
+			}); err != nil {
 				return fmt.Errorf("enqueue changes: %w", err)
 			}
+		}
+		statusCol := slices.Index(changesTable.cols, "status")
+		resultCol := slices.Index(changesTable.cols, "result")
+		for i := range cs {
+			ch := &cs[i]
+			k := keyOf(ch.TenantID, ch.key())
 			status, result := ch.Status, ""
-			if len(same) > 0 {
-				status, result = ChangeSuperseded, "duplicate of "+same[0]
-				touched = append(touched, ch.RequestID)
-			}
-			for _, id := range opposite {
-				if _, err := c.exec(ctx, "UPDATE changes SET status = 'superseded', result = ?, updated_at = ? "+
-					"WHERE id = ? AND status IN ('pending_approval','open')", "superseded by "+ch.ID, c.time(&now), id); err != nil {
-					return fmt.Errorf("supersede change %s: %w", id, err)
+			var keep []competitor
+			for _, cp := range comps[k] {
+				switch {
+				case cp.op == ch.Op:
+					// Already queued: this one is a repeat.
+					status, result = ChangeSuperseded, "duplicate of "+cp.id
+					keep = append(keep, cp)
+				case cp.status == ChangeClaimed:
+					keep = append(keep, cp) // in flight: it lands first, then this one
+				case cp.row >= 0:
+					batch[cp.row][statusCol], batch[cp.row][resultCol] = ChangeSuperseded, "superseded by "+ch.ID
+					touched = append(touched, cp.request)
+				default:
+					if _, err := c.exec(ctx, "UPDATE changes SET status = 'superseded', result = ?, updated_at = ? "+
+						"WHERE id = ? AND status IN ('pending_approval','open')", "superseded by "+ch.ID, c.time(&now), cp.id); err != nil {
+						return fmt.Errorf("supersede change %s: %w", cp.id, err)
+					}
+					touched = append(touched, cp.request)
 				}
 			}
+			if status == ChangeSuperseded {
+				touched = append(touched, ch.RequestID)
+			} else {
+				keep = append(keep, competitor{id: ch.ID, op: ch.Op, request: ch.RequestID, status: status, row: len(batch)})
+			}
+			comps[k] = keep
 			created := ch.CreatedAt
 			if created.IsZero() {
 				created = now
 			}
-			if _, err := c.exec(ctx, "INSERT INTO changes ("+changeColumns+") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-				ch.ID, ch.TenantID, ch.RequestID, ch.Op, ch.Kind, ch.UserID, ch.GroupID, ch.SkuID, jsonList(ch.DisabledPlans),
-				ch.Pool, status, 0, "", c.time(ch.EffectiveAt), "", nil, ch.Initiator, ch.Origin, ch.Reason,
-				jsonOr(ch.Payload, ""), ch.ApprovalID, nil, result, nil, c.time(&created), c.time(&now)); err != nil {
-				return fmt.Errorf("enqueue change %s: %w", ch.ID, err)
-			}
+			batch = append(batch, []any{ch.ID, ch.TenantID, ch.RequestID, ch.Op, ch.Kind, ch.UserID, ch.GroupID, ch.SkuID,
+				jsonList(ch.DisabledPlans), ch.Pool, status, 0, "", c.time(ch.EffectiveAt), "", nil, ch.Initiator, ch.Origin,
+				ch.Reason, jsonOr(ch.Payload, ""), ch.ApprovalID, nil, result, nil, c.time(&created), c.time(&now)})
+		}
+		if err := c.bulkUpsert(ctx, changesTable, batch); err != nil {
+			return fmt.Errorf("enqueue changes: %w", err)
 		}
 		return settleRequests(ctx, c, touched)
 	})
@@ -713,33 +752,58 @@ func (q *queries) ExtendLease(ctx context.Context, owner string, ids []string, u
 }
 
 func (q *queries) FinishChanges(ctx context.Context, owner string, outs []ChangeOutcome) ([]Change, error) {
+	// Most outcomes of a claim are alike ("done, applied"): one UPDATE per
+	// distinct outcome keeps a 400-change claim to a few statements.
+	type shape struct {
+		status, result, lastError string
+		after                     time.Time
+	}
+	groups := map[shape][]string{}
+	var order []shape
+	for _, o := range outs {
+		switch o.Status {
+		case ChangeDone, ChangeFailed, ChangeOpen:
+		default:
+			return nil, fmt.Errorf("%w change outcome %q for %s", directory.ErrInvalid, o.Status, o.ID)
+		}
+		sh := shape{status: o.Status, result: o.Result, lastError: o.LastError}
+		if o.AttemptAfter != nil {
+			sh.after = *o.AttemptAfter
+		}
+		if _, ok := groups[sh]; !ok {
+			order = append(order, sh)
+		}
+		groups[sh] = append(groups[sh], o.ID)
+	}
 	var moved []Change
 	err := q.write(ctx, func(c conn) error {
 		now := time.Now().UTC()
 		var reqs []string
-		for _, o := range outs {
-			var done *time.Time
-			switch o.Status {
-			case ChangeDone, ChangeFailed:
+		for _, sh := range order {
+			var done, after *time.Time
+			if sh.status != ChangeOpen {
 				done = &now
-			case ChangeOpen:
-			default:
-				return fmt.Errorf("%w change outcome %q for %s", directory.ErrInvalid, o.Status, o.ID)
 			}
-			if err := scanAll(ctx, c, "UPDATE changes SET status = ?, result = ?, last_error = ?, attempt_after = ?, done_at = ?, "+
-				"claimed_by = '', lease_until = NULL, updated_at = ? WHERE id = ? AND status = 'claimed' AND claimed_by = ? "+
-				"RETURNING "+changeColumns, []any{o.Status, o.Result, o.LastError, c.time(o.AttemptAfter), c.time(done),
-				c.time(&now), o.ID, owner}, func(r rows) error {
-				ch, err := scanChange(r)
-				moved = append(moved, ch)
-				reqs = append(reqs, ch.RequestID)
-				return err
+			if !sh.after.IsZero() {
+				after = &sh.after
+			}
+			if err := chunked(groups[sh], maxInList, func(part []string) error {
+				return scanAll(ctx, c, "UPDATE changes SET status = ?, result = ?, last_error = ?, attempt_after = ?, done_at = ?, "+
+					"claimed_by = '', lease_until = NULL, updated_at = ? WHERE status = 'claimed' AND claimed_by = ? AND id IN ("+
+					placeholders(len(part))+") RETURNING "+changeColumns, append([]any{sh.status, sh.result, sh.lastError,
+					c.time(after), c.time(done), c.time(&now), owner}, anys(part)...), func(r rows) error {
+					ch, err := scanChange(r)
+					moved = append(moved, ch)
+					reqs = append(reqs, ch.RequestID)
+					return err
+				})
 			}); err != nil {
-				return fmt.Errorf("finish change %s: %w", o.ID, err)
+				return fmt.Errorf("finish changes: %w", err)
 			}
 		}
 		return settleRequests(ctx, c, reqs)
 	})
+	sort.Slice(moved, func(i, j int) bool { return moved[i].ID < moved[j].ID })
 	return moved, err
 }
 

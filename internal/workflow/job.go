@@ -73,7 +73,7 @@ func (w *scheduleWorker) Work(ctx context.Context, _ *river.Job[scheduleArgs]) e
 	}
 	for _, t := range ts {
 		if _, err := job.Enqueue(ctx, TickArgs{TenantID: t.ID}, &river.InsertOpts{Queue: Queue,
-			UniqueOpts: river.UniqueOpts{ByArgs: true, ByPeriod: w.o.Interval}}); err != nil {
+			UniqueOpts: river.UniqueOpts{ByArgs: true, ByPeriod: max(w.o.Interval, time.Second)}}); err != nil {
 			return fmt.Errorf("schedule workflow tick of %s: %w", t.Name, err)
 		}
 	}
@@ -113,7 +113,7 @@ func Register(reg *job.Registry, o Options) error {
 		return err
 	}
 	reg.Every(o.Interval, func() (river.JobArgs, *river.InsertOpts) {
-		return scheduleArgs{}, &river.InsertOpts{Queue: Queue, UniqueOpts: river.UniqueOpts{ByPeriod: o.Interval}}
+		return scheduleArgs{}, &river.InsertOpts{Queue: Queue, UniqueOpts: river.UniqueOpts{ByPeriod: max(o.Interval, time.Second)}}
 	}, true)
 	return nil
 }

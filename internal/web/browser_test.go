@@ -60,7 +60,7 @@ func newBrowser(t *testing.T, base string) *browser {
 // do runs steps with a deadline, failing the test with the step's error.
 func (b *browser) do(steps ...chromedp.Action[chromedp.Void]) {
 	b.t.Helper()
-	ctx, cancel := context.WithTimeout(b.ctx, 60*time.Second)
+	ctx, cancel := context.WithTimeout(b.ctx, 90*time.Second)
 	defer cancel()
 	require.NoError(b.t, chromedp.Do(ctx, steps...))
 }

@@ -16,13 +16,16 @@ func init() { register(newApplyCmd) }
 
 func newApplyCmd(c *cli) *cobra.Command {
 	var tenant, file string
-	var prune, dryRun, asJSON bool
+	var prune, dryRun, asJSON, yes, wait bool
 	cmd := &cobra.Command{
-		Use:   "apply [--tenant T] [-f pools.yaml] [--prune] [--dry-run]",
-		Short: "Load license pools from YAML (policy as code) and show the resulting plan",
+		Use:   "apply [--tenant T] [-f pools.yaml] [--prune] [--dry-run] [--yes [--wait]]",
+		Short: "Load license pools from YAML (policy as code), show the plan, and with --yes submit it",
 		Long: `apply validates a pools file and stores its pools (errors name the file, line and
 field, and nothing is stored), then prints the plan the stored pools produce.
-With --prune, stored pools missing from the file are deleted.`,
+With --prune, stored pools missing from the file are deleted. With --yes the
+plan's changes are submitted as requests (removals of pools that require it
+wait for approval); --wait also applies them in this process and follows
+them until only approvals are left.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
@@ -56,11 +59,18 @@ With --prune, stored pools missing from the file are deleted.`,
 			if err != nil {
 				return err
 			}
+			var sub *submission
+			if yes && !dryRun {
+				if sub, err = submitPlan(ctx, c, s, t, plan, wait); err != nil {
+					return err
+				}
+			}
 			if asJSON {
 				return c.printJSON(struct {
-					Pools []planning.Change `json:"pools"`
-					Plan  *engine.Plan      `json:"plan"`
-				}{changes, plan})
+					Pools     []planning.Change `json:"pools"`
+					Plan      *engine.Plan      `json:"plan"`
+					Submitted *submission       `json:"submitted,omitempty"`
+				}{changes, plan, sub})
 			}
 			if len(changes) > 0 {
 				w := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
@@ -77,7 +87,12 @@ With --prune, stored pools missing from the file are deleted.`,
 				}
 				fmt.Fprintln(c.stdout)
 			}
-			return plan.WriteText(c.stdout, engine.RenderOptions{MaxRows: 50})
+			if err := plan.WriteText(c.stdout, engine.RenderOptions{MaxRows: 50}); err != nil || sub == nil {
+				return err
+			}
+			fmt.Fprintln(c.stdout)
+			printSubmission(c.stdout, sub)
+			return nil
 		},
 	}
 	cmd.Flags().StringVar(&tenant, "tenant", "", "tenant name or id (default: the only one)")
@@ -85,5 +100,7 @@ With --prune, stored pools missing from the file are deleted.`,
 	cmd.Flags().BoolVar(&prune, "prune", false, "delete stored pools that the file does not define")
 	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "validate and report, store nothing")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	cmd.Flags().BoolVar(&yes, "yes", false, "submit the plan's changes through the request pipeline")
+	cmd.Flags().BoolVar(&wait, "wait", false, "with --yes: apply the changes now and follow them to the end")
 	return cmd
 }

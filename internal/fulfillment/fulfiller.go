@@ -46,8 +46,9 @@ type Config struct {
 	Utilisation float64
 	// Concurrency is how many claims one Drain works at once (default 4).
 	Concurrency int
-	// GroupAdds and Others size one claim (defaults 400 and 20): 400 adds
-	// pack into as few as 20 PATCHes, one $batch.
+	// GroupAdds and Others size one claim (defaults 2,000 and 100): 2,000
+	// adds pack into as few as 100 PATCHes, five $batch calls; fewer, larger
+	// claims mean fewer commits, which is what limits the warehouse side.
 	GroupAdds, Others int
 }
 
@@ -75,10 +76,10 @@ func (c *Config) defaults() {
 		c.Concurrency = 4
 	}
 	if c.GroupAdds <= 0 {
-		c.GroupAdds = 400
+		c.GroupAdds = 2000
 	}
 	if c.Others <= 0 {
-		c.Others = 20
+		c.Others = 100
 	}
 }
 

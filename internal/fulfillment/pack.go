@@ -164,6 +164,17 @@ func (a *attempt) send(ctx context.Context, ops []op) []op {
 	if len(batch) == 0 {
 		return nil
 	}
+	// One $batch at a time, each paid for before it is sent: a reservation
+	// never exceeds what Graph's bucket can hold, so a large claim cannot
+	// burst past the budget.
+	var next []op
+	for chunk := range slices.Chunk(batch, graph.MaxBatch) {
+		next = append(next, a.sendBatch(ctx, chunk)...)
+	}
+	return next
+}
+
+func (a *attempt) sendBatch(ctx context.Context, batch []op) []op {
 	if err := a.f.govern(ctx, a.tenantID, len(batch), batch); err != nil {
 		for _, o := range batch {
 			a.set(o.changes, result{err: err})

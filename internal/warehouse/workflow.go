@@ -729,10 +729,19 @@ func (q *queries) ClaimChanges(ctx context.Context, cl ChangeClaim) ([]Change, e
 			return err
 		}
 		n := len(out)
-		if err := claim("status = 'open' AND kind = 'group_member' AND op = 'remove'", "group_id, id", cl.Others); err != nil {
-			return err
+		// One kind at a time, ordered as changes_claim is, so the index
+		// bounds each scan; a user's license changes, created together,
+		// have neighbouring ids.
+		for _, kind := range []string{KindGroupMember, KindDirectLicense, KindUser, KindMailbox} {
+			cond := "status = 'open' AND kind = ?"
+			if kind == KindGroupMember {
+				cond += " AND op = 'remove'"
+			}
+			if err := claim(cond, "op, group_id, id", cl.Others-(len(out)-n), kind); err != nil {
+				return err
+			}
 		}
-		return claim("status = 'open' AND kind <> 'group_member'", "user_id, id", cl.Others-(len(out)-n))
+		return nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("claim changes: %w", err)
@@ -830,6 +839,7 @@ func settleRequests(ctx context.Context, c conn, ids []string) error {
 			return fmt.Errorf("settle requests: %w", err)
 		}
 		now := time.Now().UTC()
+		settled := map[string][]string{}
 		for _, id := range part {
 			n := counts[id]
 			if n[ChangePendingApproval]+n[ChangeOpen]+n[ChangeClaimed] > 0 || len(n) == 0 {
@@ -846,9 +856,12 @@ func settleRequests(ctx context.Context, c conn, ids []string) error {
 			default:
 				status = RequestSuperseded
 			}
-			if _, err := c.exec(ctx, "UPDATE requests SET status = ?, updated_at = ? WHERE id = ? AND status = 'queued'",
-				status, c.time(&now), id); err != nil {
-				return fmt.Errorf("settle request %s: %w", id, err)
+			settled[status] = append(settled[status], id)
+		}
+		for status, ids := range settled {
+			if _, err := c.exec(ctx, "UPDATE requests SET status = ?, updated_at = ? WHERE status = 'queued' AND id IN ("+
+				placeholders(len(ids))+")", append([]any{status, c.time(&now)}, anys(ids)...)...); err != nil {
+				return fmt.Errorf("settle requests: %w", err)
 			}
 		}
 		return nil

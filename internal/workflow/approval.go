@@ -8,8 +8,6 @@ import (
 	"slices"
 	"time"
 
-	"github.com/google/uuid"
-
 	"github.com/allot-dev/allot/internal/directory"
 	"github.com/allot-dev/allot/internal/warehouse"
 )
@@ -75,7 +73,7 @@ func (p *Pipeline) askApproval(ctx context.Context, f *facts, rec *warehouse.Req
 		p.deny(rec, fx, "workflow:"+s.Workflow, reason)
 		return false, nil
 	}
-	a := warehouse.Approval{ID: uuid.NewString(), TenantID: rec.TenantID, Kind: ApprovalRequest, RequestID: rec.ID,
+	a := warehouse.Approval{ID: newID(), TenantID: rec.TenantID, Kind: ApprovalRequest, RequestID: rec.ID,
 		Workflow: s.Workflow, Pool: req.Pool, GroupID: req.GroupID, Source: source, Approvers: mustJSON(who),
 		Status: "pending", CreatedAt: p.now()}
 	fx.approvals = append(fx.approvals, a)
@@ -191,7 +189,7 @@ func (p *Pipeline) RouteRemovals(ctx context.Context, tenantID string, ttl time.
 			p.logger().Warn("pending removals have no approver", "tenant", tenantID, "pool", pool)
 			continue
 		}
-		a := warehouse.Approval{ID: uuid.NewString(), TenantID: tenantID, Kind: ApprovalRemovals, Pool: pool,
+		a := warehouse.Approval{ID: newID(), TenantID: tenantID, Kind: ApprovalRemovals, Pool: pool,
 			Source: ApproverDelegation, Approvers: mustJSON(who), Status: "pending", CreatedAt: p.now()}
 		// The approval row is written first so a batch never points at a
 		// missing approval; an empty batch is closed at once.

@@ -10,8 +10,6 @@ import (
 	"text/template"
 	"time"
 
-	"github.com/google/uuid"
-
 	"github.com/allot-dev/allot/internal/directory"
 	"github.com/allot-dev/allot/internal/warehouse"
 )
@@ -114,14 +112,14 @@ func (p *Pipeline) notify(ctx context.Context, f *facts, rec *warehouse.Request,
 		if !strings.Contains(addr, "@") {
 			continue
 		}
-		fx.notes = append(fx.notes, warehouse.Notification{ID: uuid.NewString(), TenantID: rec.TenantID, RequestID: rec.ID,
+		fx.notes = append(fx.notes, warehouse.Notification{ID: newID(), TenantID: rec.TenantID, RequestID: rec.ID,
 			Channel: "email", Recipient: addr, Subject: strings.TrimSpace(subject.String()), Body: body.String()})
 	}
 	if a.Webhook != "" {
 		payload := mustJSON(map[string]any{"request_id": rec.ID, "tenant_id": rec.TenantID, "operation": rec.Operation,
 			"status": rec.Status, "user_id": rec.UserID, "target_id": rec.TargetID, "pool": rec.Pool,
 			"subject": strings.TrimSpace(subject.String()), "text": body.String()})
-		fx.notes = append(fx.notes, warehouse.Notification{ID: uuid.NewString(), TenantID: rec.TenantID, RequestID: rec.ID,
+		fx.notes = append(fx.notes, warehouse.Notification{ID: newID(), TenantID: rec.TenantID, RequestID: rec.ID,
 			Channel: "webhook", Recipient: a.Webhook, Subject: strings.TrimSpace(subject.String()), Body: string(payload)})
 	}
 	return nil

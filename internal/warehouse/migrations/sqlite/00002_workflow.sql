@@ -105,9 +105,13 @@ ALTER TABLE changes ADD COLUMN done_at INTEGER;
 CREATE INDEX changes_claim ON changes (tenant_id, status, kind, op, group_id, id);
 CREATE INDEX changes_key ON changes (tenant_id, user_id, group_id, sku_id, kind);
 CREATE INDEX changes_request ON changes (request_id);
-CREATE INDEX changes_approval ON changes (tenant_id, status, pool, approval_id);
+-- Partial, so the index is not rewritten as changes move through open,
+-- claimed and done; and changes_claim's prefix serves what changes_status did.
+CREATE INDEX changes_approval ON changes (tenant_id, pool, approval_id) WHERE status = 'pending_approval';
+DROP INDEX changes_status;
 
 -- +goose Down
+CREATE INDEX changes_status ON changes (tenant_id, status);
 DROP INDEX changes_approval;
 DROP INDEX changes_request;
 DROP INDEX changes_key;

@@ -87,7 +87,9 @@ one-time administrator password. Stop it with Ctrl-C.`,
 			}
 			opt.listening = func(url string) {
 				fmt.Fprintf(c.stdout, "\nallot demo is ready after %.0f s: open %s\n", time.Since(start).Seconds(), url)
-				_ = c.bootstrapAdmin(ctx, s, url)
+				if err := c.bootstrapAdmin(ctx, s, url); err != nil {
+					fmt.Fprintln(c.stderr, "allot demo: create the administrator:", err)
+				}
 				fmt.Fprintf(c.stdout, "warehouse: %s · simulated Graph: %s\nPress Ctrl-C to stop.\n", c.db, sim.Info().GraphURL)
 			}
 			opt.fulfillment.Budget = fulfillment.Budget{Writes: fulfillment.DefaultBudget.Writes,

@@ -36,6 +36,9 @@ type serverOptions struct {
 	secureCookies bool
 	syncInterval  time.Duration
 	fulfillment   fulfillment.Config
+	// smtpAddr, when set, delivers the pipeline's notifications (approval
+	// requests, "done" mails); otherwise they stay queued in the warehouse.
+	smtpAddr, smtpFrom string
 	// listening is called with the base URL once the port is open.
 	listening func(url string)
 }
@@ -73,6 +76,8 @@ and prints its one-time password once.`,
 	f.StringVar(&opt.tlsKey, "tls-key", "", "private key of --tls-cert (PEM)")
 	f.BoolVar(&opt.secureCookies, "secure-cookies", false, "mark cookies Secure (set when a proxy terminates TLS)")
 	f.DurationVar(&opt.syncInterval, "sync-interval", time.Hour, "sync every tenant this often (0 disables the schedule)")
+	f.StringVar(&opt.smtpAddr, "smtp", os.Getenv("ALLOT_SMTP"), "SMTP relay host:port for notifications (env ALLOT_SMTP; empty keeps them queued)")
+	f.StringVar(&opt.smtpFrom, "smtp-from", "allot@localhost", "sender address of notifications")
 	return cmd
 }
 
@@ -116,7 +121,11 @@ func (c *cli) runServer(ctx context.Context, s warehouse.Store, opt serverOption
 	if err := inventory.Register(reg, syncer, opt.syncInterval); err != nil {
 		return err
 	}
-	if err := workflow.Register(reg, workflow.Options{Pipeline: pipeline}); err != nil {
+	var mailer *workflow.Mailer
+	if opt.smtpAddr != "" {
+		mailer = &workflow.Mailer{SMTPAddr: opt.smtpAddr, From: opt.smtpFrom}
+	}
+	if err := workflow.Register(reg, workflow.Options{Pipeline: pipeline, Mailer: mailer}); err != nil {
 		return err
 	}
 	ff := fulfillment.New(s, func(t directory.Tenant, m graph.Metrics) (*graph.Client, error) {

@@ -128,16 +128,13 @@ func newTokenRevokeCmd(c *cli) *cobra.Command {
 		Short: "Revoke a token; requests using it are refused from now on",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			s, err := c.openStore(cmd.Context())
-			if err != nil {
+			return c.withAccess(cmd.Context(), func(_ warehouse.Store, svc *access.Service) error {
+				if err := svc.RevokeToken(cmd.Context(), cliActor(), args[0]); err != nil {
+					return err
+				}
+				_, err := fmt.Fprintf(c.stdout, "revoked token %s\n", args[0])
 				return err
-			}
-			defer s.Close()
-			if err := (&access.Service{Store: s}).RevokeToken(cmd.Context(), cliActor(), args[0]); err != nil {
-				return err
-			}
-			_, err = fmt.Fprintf(c.stdout, "revoked token %s\n", args[0])
-			return err
+			})
 		},
 	}
 }

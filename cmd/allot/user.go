@@ -25,6 +25,16 @@ func cliActor() string {
 	return "cli"
 }
 
+// withAccess opens the warehouse and runs fn with access control over it.
+func (c *cli) withAccess(ctx context.Context, fn func(s warehouse.Store, svc *access.Service) error) error {
+	s, err := c.openStore(ctx)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	return fn(s, &access.Service{Store: s})
+}
+
 func newUserCmd(c *cli) *cobra.Command {
 	cmd := &cobra.Command{Use: "user", Short: "Manage allot accounts (people and service accounts) and their roles"}
 	cmd.AddCommand(newUserAddCmd(c), newUserListCmd(c), newUserDisableCmd(c, true), newUserDisableCmd(c, false),
@@ -226,16 +236,13 @@ func newUserDisableCmd(c *cli, disable bool) *cobra.Command {
 		Short: short,
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			s, err := c.openStore(cmd.Context())
-			if err != nil {
+			return c.withAccess(cmd.Context(), func(_ warehouse.Store, svc *access.Service) error {
+				if err := svc.SetDisabled(cmd.Context(), cliActor(), args[0], disable); err != nil {
+					return err
+				}
+				_, err := fmt.Fprintf(c.stdout, "%sd %s\n", strings.Fields(use)[0], args[0])
 				return err
-			}
-			defer s.Close()
-			if err := (&access.Service{Store: s}).SetDisabled(cmd.Context(), cliActor(), args[0], disable); err != nil {
-				return err
-			}
-			_, err = fmt.Fprintf(c.stdout, "%sd %s\n", strings.Fields(use)[0], args[0])
-			return err
+			})
 		},
 	}
 }
@@ -253,21 +260,18 @@ func newUserGrantCmd(c *cli) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			s, err := c.openStore(ctx)
-			if err != nil {
+			return c.withAccess(ctx, func(s warehouse.Store, svc *access.Service) error {
+				scope, err := sf.resolve(ctx, s)
+				if err != nil {
+					return err
+				}
+				d, err := svc.Grant(ctx, cliActor(), args[0], r, scope)
+				if err != nil {
+					return err
+				}
+				_, err = fmt.Fprintf(c.stdout, "granted %s over %s to %s (delegation #%d)\n", r, scope, args[0], d.ID)
 				return err
-			}
-			defer s.Close()
-			scope, err := sf.resolve(ctx, s)
-			if err != nil {
-				return err
-			}
-			d, err := (&access.Service{Store: s}).Grant(ctx, cliActor(), args[0], r, scope)
-			if err != nil {
-				return err
-			}
-			_, err = fmt.Fprintf(c.stdout, "granted %s over %s to %s (delegation #%d)\n", r, scope, args[0], d.ID)
-			return err
+			})
 		},
 	}
 	cmd.Flags().StringVar(&role, "role", "", "the role: "+roleNames())
@@ -283,16 +287,13 @@ func newUserRevokeCmd(c *cli) *cobra.Command {
 		Short: "Remove a role (the delegation number shown by `allot user list`)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			s, err := c.openStore(cmd.Context())
-			if err != nil {
+			return c.withAccess(cmd.Context(), func(_ warehouse.Store, svc *access.Service) error {
+				if err := svc.Revoke(cmd.Context(), cliActor(), id); err != nil {
+					return err
+				}
+				_, err := fmt.Fprintf(c.stdout, "revoked delegation #%d\n", id)
 				return err
-			}
-			defer s.Close()
-			if err := (&access.Service{Store: s}).Revoke(cmd.Context(), cliActor(), id); err != nil {
-				return err
-			}
-			_, err = fmt.Fprintf(c.stdout, "revoked delegation #%d\n", id)
-			return err
+			})
 		},
 	}
 	cmd.Flags().Int64Var(&id, "delegation", 0, "delegation number")

@@ -4,14 +4,20 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
+	"sync"
 	"time"
 
 	"github.com/allot-dev/allot/internal/warehouse"
 )
 
 // dummyHash is verified against when a sign-in names an unknown account, so
-// the response time does not reveal which names exist.
-var dummyHash, _ = HashPassword(GeneratePassword())
+// the response time does not reveal which names exist. It is made on first
+// use: hashing costs tens of milliseconds that commands without sign-ins
+// should not pay.
+var dummyHash = sync.OnceValue(func() string {
+	h, _ := HashPassword(GeneratePassword())
+	return h
+})
 
 // Login checks a name and password and opens a session. It returns the
 // session secret (the cookie value, never stored) and the session, whose
@@ -19,7 +25,7 @@ var dummyHash, _ = HashPassword(GeneratePassword())
 func (s *Service) Login(ctx context.Context, name, password string) (string, warehouse.Session, *Principal, error) {
 	wp, err := s.Store.GetPrincipal(ctx, name)
 	if err != nil {
-		VerifyPassword(dummyHash, password)
+		VerifyPassword(dummyHash(), password)
 		if errors.Is(err, warehouse.ErrNotFound) {
 			err = ErrUnauthenticated
 		}

@@ -13,7 +13,6 @@ import (
 	"github.com/allot-dev/allot/internal/access"
 	"github.com/allot-dev/allot/internal/directory"
 	"github.com/allot-dev/allot/internal/engine"
-	"github.com/allot-dev/allot/internal/planning"
 	"github.com/allot-dev/allot/internal/warehouse"
 	"github.com/allot-dev/allot/internal/workflow"
 )
@@ -45,6 +44,9 @@ func (s *Server) apiRoutes() {
 	s.route("GET "+t+"/approvals", access.DecideApproval, partOfTenant, s.apiApprovals)
 	s.route("POST "+t+"/approvals/decide", access.DecideApproval, partOfTenant, s.apiDecide)
 	s.route("GET "+t+"/audit", access.ReadAudit, tenantWide, s.apiAudit)
+	// Without a tenant: everything, including access management (accounts,
+	// roles, tokens), for those who may read the audit of every tenant.
+	s.route("GET /api/v1/audit", access.ReadAudit, tenantWide, s.apiAudit)
 	s.mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		writeAPIError(w, errorf(http.StatusNotFound, "not_found", "no such API route: "+r.Method+" "+r.URL.Path))
 	})
@@ -339,17 +341,13 @@ func (s *Server) apiDeletePool(w http.ResponseWriter, r *request) error {
 
 // visiblePlan computes the plan and keeps the pools the principal may read.
 func (s *Server) visiblePlan(r *request) (*engine.Plan, error) {
-	plan, err := planning.Plan(r.Context(), s.cfg.Store, r.tenant.ID, s.now())
+	plan, policy, err := s.plan(r.Context(), r.tenant.ID)
 	if err != nil {
 		return nil, err
 	}
 	kept := plan.Pools[:0]
-	pools, err := s.pools(r.Context(), r.tenant.ID)
-	if err != nil {
-		return nil, err
-	}
 	target := map[string]string{}
-	for _, p := range pools {
+	for _, p := range policy.Pools {
 		target[p.Name] = p.Target.Group
 	}
 	for _, pp := range plan.Pools {
@@ -508,17 +506,23 @@ func auditFilter(r *request) (warehouse.AuditFilter, error) {
 	return f, nil
 }
 
-func (s *Server) apiAudit(w http.ResponseWriter, r *request) error {
+// audit lists the records the request's filters select.
+func (s *Server) audit(r *request) (warehouse.AuditFilter, []warehouse.AuditRecord, error) {
 	f, err := auditFilter(r)
 	if err != nil {
-		return err
+		return f, nil, err
 	}
 	recs, err := s.cfg.Store.ListAudit(r.Context(), f)
-	if err != nil {
-		return err
-	}
 	if recs == nil {
 		recs = []warehouse.AuditRecord{}
+	}
+	return f, recs, err
+}
+
+func (s *Server) apiAudit(w http.ResponseWriter, r *request) error {
+	_, recs, err := s.audit(r)
+	if err != nil {
+		return err
 	}
 	writeJSON(w, http.StatusOK, recs)
 	return nil

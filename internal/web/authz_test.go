@@ -78,6 +78,7 @@ func TestAPIAuthorization(t *testing.T) {
 		{"POST", T + "/pools/preview", visio, readers},
 		{"GET", T + "/plan", nil, append([]string{"lm-e5"}, readers...)},
 		{"GET", T + "/audit", nil, []string{"root", "lm", "auditor"}},
+		{"GET", "/api/v1/audit", nil, []string{"root"}},
 		{"POST", T + "/sync", nil, []string{"root"}},
 		{"GET", "/api/v1/tenants/fabrikam", nil, []string{"root", "fab-lm"}},
 		{"GET", "/api/v1/tenants/fabrikam/pools", nil, []string{"root", "fab-lm"}},

@@ -60,7 +60,7 @@ func newBrowser(t *testing.T, base string) *browser {
 // do runs steps with a deadline, failing the test with the step's error.
 func (b *browser) do(steps ...chromedp.Action[chromedp.Void]) {
 	b.t.Helper()
-	ctx, cancel := context.WithTimeout(b.ctx, 60*time.Second)
+	ctx, cancel := context.WithTimeout(b.ctx, 90*time.Second)
 	defer cancel()
 	require.NoError(b.t, chromedp.Do(ctx, steps...))
 }
@@ -98,6 +98,26 @@ func (b *browser) waitFor(js string, timeout time.Duration) {
 	_, err := chromedp.Run(ctx, chromedp.Poll[bool](js, chromedp.WithPollingInterval(100*time.Millisecond),
 		chromedp.WithPollingTimeout(timeout)))
 	require.NoError(b.t, err, "waiting for %s", js)
+}
+
+// waitNav waits for a predicate across a navigation (a form submission):
+// polling inside the page would die with the old document, so it asks
+// again and again from outside.
+func (b *browser) waitNav(js string) {
+	b.t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		ctx, cancel := context.WithTimeout(b.ctx, 5*time.Second)
+		ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool](js))
+		cancel()
+		if err == nil && ok {
+			return
+		}
+		if time.Now().After(deadline) {
+			b.t.Fatalf("never true after navigating: %s (last error %v)", js, err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 }
 
 func (b *browser) open(path string) {
@@ -183,20 +203,21 @@ func TestConsoleInBrowser(t *testing.T) {
 	b.typeInto(`input[name=name]`, "Teams for Sales")
 	b.typeInto(`input[name=target_group]`, "LIC - Teams Exploratory")
 	b.typeInto(`textarea[name=assign_rule]`, `user.department -eq Sales`)
-	b.waitFor(`!!document.querySelector('[data-testid=rule-error]')`, 10*time.Second)
+	b.waitFor(`!!document.querySelector('[data-testid=rule-error]')`, 20*time.Second)
 	require.Contains(t, b.text(`[data-testid=rule-error]`), "line 1, column 21")
 	b.shot("pool-rule-error")
 	b.typeInto(`textarea[name=assign_rule]`, `user.department -eq "Sales"`)
-	b.waitFor(`!!document.querySelector('[data-testid=rule-ok]')`, 10*time.Second)
+	b.waitFor(`!!document.querySelector('[data-testid=rule-ok]')`, 20*time.Second)
 
 	pool := engine.Pool{Name: "Teams for Sales", Target: engine.Target{Group: "LIC - Teams Exploratory"},
 		Assignments: engine.Selector{Rules: []string{`user.department -eq "Sales"`}}}
 	want := evaluate(t, e, pool)
 	require.NotEmpty(t, want.Adds)
-	b.waitFor(fmt.Sprintf(`document.querySelector('[data-testid=preview-adds]')?.textContent === '%d'`, len(want.Adds)), 15*time.Second)
+	b.waitFor(fmt.Sprintf(`document.querySelector('[data-testid=preview-adds]')?.textContent === '%d'`, len(want.Adds)), 30*time.Second)
 	b.do(chromedp.Click(chromedp.CSS(`input[name=removal_approval]`)))
 	b.shot("pool-preview")
-	b.do(chromedp.Click(chromedp.CSS(`button[type=submit]`)), chromedp.WaitVisible(chromedp.CSS(`#preview`)))
+	b.do(chromedp.Click(chromedp.CSS(`button[type=submit]`)))
+	b.waitNav(`location.search === '?saved=1'`)
 	require.Equal(t, "/t/contoso/pools/Teams%20for%20Sales?saved=1", b.path())
 
 	// The plan shows the adds; applying sends them through the pipeline to
@@ -205,8 +226,8 @@ func TestConsoleInBrowser(t *testing.T) {
 	require.Equal(t, strconv.Itoa(len(want.Adds)), b.text(`[data-testid=plan-adds]`))
 	b.shot("plan")
 	b.do(chromedp.Evaluate[chromedp.Void](`window.confirm = () => true`),
-		chromedp.Click(chromedp.CSS(`form.apply button.primary`)), chromedp.WaitVisible(chromedp.CSS(`h1`)))
-	require.Equal(t, "/t/contoso/requests", b.path())
+		chromedp.Click(chromedp.CSS(`form.apply button.primary`)))
+	b.waitNav(`location.pathname === '/t/contoso/requests'`)
 	waitChanges(t, b, len(want.Adds), "done")
 	b.shot("changes-done")
 	for _, c := range want.Adds {
@@ -217,17 +238,19 @@ func TestConsoleInBrowser(t *testing.T) {
 	// lose it, but only once an approver says so.
 	b.open("/t/contoso/pools/Teams%20for%20Sales")
 	b.typeInto(`textarea[name=exclude_rule]`, `user.jobTitle -startsWith "Senior"`)
-	b.waitFor(`document.querySelectorAll('[data-testid=rule-ok]').length === 2`, 10*time.Second)
-	b.waitFor(`+(document.querySelector('[data-testid=preview-removals]')?.textContent || 0) > 0`, 15*time.Second)
+	b.waitFor(`document.querySelectorAll('[data-testid=rule-ok]').length === 2`, 20*time.Second)
+	b.waitFor(`+(document.querySelector('[data-testid=preview-removals]')?.textContent || 0) > 0`, 30*time.Second)
 	b.shot("pool-edit-removals")
-	b.do(chromedp.Click(chromedp.CSS(`button[type=submit]`)), chromedp.WaitVisible(chromedp.CSS(`#preview`)))
+	b.do(chromedp.Click(chromedp.CSS(`button[type=submit]`)))
+	b.waitNav(`location.search === '?saved=1'`)
 	b.open("/t/contoso/plan")
 	removals := b.text(`[data-testid=plan-removals]`)
 	require.NotEqual(t, "0", removals)
 	b.do(chromedp.Evaluate[chromedp.Void](`window.confirm = () => true`),
-		chromedp.Click(chromedp.CSS(`form.apply button.primary`)), chromedp.WaitVisible(chromedp.CSS(`h1`)))
+		chromedp.Click(chromedp.CSS(`form.apply button.primary`)))
+	b.waitNav(`location.pathname !== '/t/contoso/plan'`)
 	b.open("/t/contoso/approvals")
-	for i := 0; i < 50 && eval[int](b, `document.querySelectorAll('input[name=change]').length`) == 0; i++ {
+	for i := 0; i < 150 && eval[int](b, `document.querySelectorAll('input[name=change]').length`) == 0; i++ {
 		time.Sleep(200 * time.Millisecond) // the pipeline routes removals to approvers on its next tick
 		b.open("/t/contoso/approvals")
 	}
@@ -235,8 +258,8 @@ func TestConsoleInBrowser(t *testing.T) {
 	require.Equal(t, removals, strconv.Itoa(n), "every removal waits for approval")
 	b.shot("approvals")
 	chosen := eval[string](b, `document.querySelector('input[name=change]').value`)
-	b.do(chromedp.Click(chromedp.CSS(`input[name=change]`)),
-		chromedp.Click(chromedp.CSS(`button[value=approve]`)), chromedp.WaitVisible(chromedp.CSS(`h1`)))
+	b.do(chromedp.Click(chromedp.CSS(`input[name=change]`)), chromedp.Click(chromedp.CSS(`button[value=approve]`)))
+	b.waitNav(`location.pathname === '/t/contoso/requests'`)
 	waitChange(t, b, chosen, "done")
 	b.shot("removal-done")
 	c, err := e.store.ListChanges(context.Background(), warehouse.ChangeFilter{TenantID: e.tenant.ID, Status: warehouse.ChangeDone, Limit: 10000})
@@ -256,7 +279,9 @@ func TestConsoleInBrowser(t *testing.T) {
 	// The audit log names who approved what.
 	b.open("/t/contoso/audit?action=removal.approved")
 	require.Contains(t, b.text(`[data-testid=audit-table]`), "admin")
-	require.Contains(t, b.text(`[data-testid=audit-table]`), removed.UserID)
+	u, err := e.sim.User(removed.UserID)
+	require.NoError(t, err)
+	require.Contains(t, b.text(`[data-testid=audit-table]`), u.UserPrincipalName)
 	b.shot("audit")
 }
 
@@ -291,7 +316,7 @@ func waitChange(t *testing.T, b *browser, id, status string) {
 // moves in the background, and the page shows it as of its loading.
 func waitPage(t *testing.T, b *browser, predicate string) {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
+	deadline := time.Now().Add(60 * time.Second)
 	for {
 		b.open("/t/contoso/requests")
 		if eval[bool](b, predicate) {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -461,6 +462,11 @@ func (s *Server) names(r *request, cs []warehouse.Change, rs []warehouse.Request
 			users = append(users, q.TargetID)
 		}
 	}
+	return s.idNames(r, users, groups)
+}
+
+// idNames maps user ids to user principal names and group ids to display names.
+func (s *Server) idNames(r *request, users, groups []string) (map[string]string, error) {
 	out := map[string]string{}
 	us, err := s.cfg.Store.GetUsers(r.Context(), r.tenant.ID, users)
 	if err != nil {
@@ -479,19 +485,49 @@ func (s *Server) names(r *request, cs []warehouse.Change, rs []warehouse.Request
 	return out, nil
 }
 
-var auditActions = []string{"pool.create", "pool.update", "pool.rename", "pool.delete", "tenant.create", "tenant.sync"}
+// auditActions offers the actions recorded recently as filter suggestions:
+// every part of allot writes its own, so no fixed list would stay right.
+func (s *Server) auditActions(r *request) ([]string, error) {
+	recent, err := s.cfg.Store.ListAudit(r.Context(), warehouse.AuditFilter{TenantID: r.tenant.ID, Limit: 1000})
+	if err != nil {
+		return nil, err
+	}
+	seen := map[string]bool{}
+	var out []string
+	for _, rec := range recent {
+		if !seen[rec.Action] {
+			seen[rec.Action] = true
+			out = append(out, rec.Action)
+		}
+	}
+	sort.Strings(out)
+	return out, nil
+}
 
 func (s *Server) pageAudit(w http.ResponseWriter, r *request) error {
-	f, err := auditFilter(r)
-	if err != nil {
-		return err
-	}
-	recs, err := s.cfg.Store.ListAudit(r.Context(), f)
+	f, recs, err := s.audit(r)
 	if err != nil {
 		return err
 	}
 	q := r.URL.Query()
-	data := map[string]any{"Records": recs, "Filter": f, "Actions": auditActions, "Since": q.Get("since"),
+	actions, err := s.auditActions(r)
+	if err != nil {
+		return err
+	}
+	var users, groups []string
+	for _, rec := range recs {
+		switch rec.TargetType {
+		case "user":
+			users = append(users, rec.TargetID)
+		case "group":
+			groups = append(groups, rec.TargetID)
+		}
+	}
+	names, err := s.idNames(r, users, groups)
+	if err != nil {
+		return err
+	}
+	data := map[string]any{"Records": recs, "Filter": f, "Actions": actions, "Names": names, "Since": q.Get("since"),
 		"Until": q.Get("until"), "Filtered": f.Actor != "" || f.Action != "" || f.TargetID != "" || !f.Since.IsZero() || !f.Until.IsZero()}
 	if len(recs) == f.Limit {
 		q.Set("before", strconv.FormatInt(recs[len(recs)-1].ID, 10))

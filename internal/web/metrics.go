@@ -30,8 +30,8 @@ type Metrics struct {
 
 var _ graph.Metrics = (*Metrics)(nil)
 
-// ChangeCount is the number of changes of a tenant in one status.
-type ChangeCount struct {
+// changeCount is the number of changes of a tenant in one status.
+type changeCount struct {
 	TenantID string
 	Status   string
 	Count    int64
@@ -61,19 +61,19 @@ func NewMetrics(store warehouse.Reader) *Metrics {
 	m.reg.MustRegister(m.syncDuration, m.graphRequests, m.graphLatency, m.graphThrottled, m.graphRetries,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	if store != nil {
-		m.reg.MustRegister(&changeCollector{counts: func(ctx context.Context) ([]ChangeCount, error) {
+		m.reg.MustRegister(&changeCollector{counts: func(ctx context.Context) ([]changeCount, error) {
 			ts, err := store.ListTenants(ctx)
 			if err != nil {
 				return nil, err
 			}
-			var out []ChangeCount
+			var out []changeCount
 			for _, t := range ts {
 				byStatus, err := store.CountChanges(ctx, warehouse.ChangeFilter{TenantID: t.ID})
 				if err != nil {
 					return nil, err
 				}
 				for _, st := range changeStatuses {
-					out = append(out, ChangeCount{TenantID: t.Name, Status: st, Count: byStatus[st]})
+					out = append(out, changeCount{TenantID: t.Name, Status: st, Count: byStatus[st]})
 				}
 			}
 			return out, nil
@@ -86,9 +86,6 @@ func NewMetrics(store warehouse.Reader) *Metrics {
 func (m *Metrics) Handler() http.Handler {
 	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{Registry: m.reg})
 }
-
-// Registry lets other parts register their own collectors.
-func (m *Metrics) Registry() *prometheus.Registry { return m.reg }
 
 // ObserveSync records one sync's duration.
 func (m *Metrics) ObserveSync(tenant string, full bool, d time.Duration, err error) {
@@ -121,7 +118,7 @@ func (m *Metrics) Retried(op, reason string) { m.graphRetries.WithLabelValues(op
 // failed, rejected, superseded) as counters, whose rate is the fulfilment
 // rate.
 type changeCollector struct {
-	counts func(ctx context.Context) ([]ChangeCount, error)
+	counts func(ctx context.Context) ([]changeCount, error)
 }
 
 var (

@@ -85,6 +85,24 @@ func (s *Server) snapshot(ctx context.Context, tenantID string) (*engine.Snapsho
 	return snap, nil
 }
 
+// plan evaluates the stored policy against the (cached) snapshot: what the
+// plan page shows and what applying submits.
+func (s *Server) plan(ctx context.Context, tenantID string) (*engine.Plan, *engine.Policy, error) {
+	policy, err := planning.LoadPolicy(ctx, s.cfg.Store, tenantID)
+	if err != nil {
+		return nil, nil, err
+	}
+	snap, err := s.snapshot(ctx, tenantID)
+	if err != nil {
+		return nil, nil, err
+	}
+	plan, err := engine.Evaluate(snap, policy)
+	if err != nil {
+		return nil, nil, fmt.Errorf("evaluate: %w", err)
+	}
+	return plan, policy, nil
+}
+
 // withPool returns the stored policy with pool in place of the pool called
 // replaces (or added, when replaces is "" or unknown).
 func withPool(p *engine.Policy, pool engine.Pool, replaces string) *engine.Policy {

@@ -214,7 +214,7 @@ func startWorkers(t *testing.T, s warehouse.Store, acc *access.Service) *workflo
 	f := fulfillment.New(s, nil, fulfillment.Config{Budget: fulfillment.Budget{Writes: 3000, Window: 3 * time.Second},
 		Backoff: 200 * time.Millisecond}, nil)
 	require.NoError(t, fulfillment.Register(reg, f, fulfillment.Options{Interval: time.Second}))
-	jobs, err := job.New(s, reg, job.Config{Work: true, PollInterval: 100 * time.Millisecond, Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))})
+	jobs, err := job.New(s, reg, job.Config{Work: true, PollInterval: 500 * time.Millisecond, Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))})
 	require.NoError(t, err)
 	require.NoError(t, jobs.Start(ctx))
 	t.Cleanup(func() {

@@ -234,8 +234,9 @@ func (s *Server) users(ctx context.Context, t directory.Tenant, q string, offset
 		held[u.ID] = nil
 	}
 	if err := s.cfg.Store.ScanLicenseStates(ctx, t.ID, func(ls directory.LicenseState) error {
-		if v, ok := held[ls.UserID]; ok && !slices.Contains(v, skus[ls.SkuID]) {
-			held[ls.UserID] = append(v, nameOr(skus[ls.SkuID], ls.SkuID))
+		name := nameOr(skus[ls.SkuID], ls.SkuID)
+		if v, ok := held[ls.UserID]; ok && !slices.Contains(v, name) {
+			held[ls.UserID] = append(v, name)
 		}
 		return nil
 	}); err != nil {

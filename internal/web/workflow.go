@@ -10,8 +10,6 @@ import (
 	"time"
 
 	"github.com/allot-dev/allot/internal/access"
-	"github.com/allot-dev/allot/internal/engine"
-	"github.com/allot-dev/allot/internal/planning"
 	"github.com/allot-dev/allot/internal/warehouse"
 	"github.com/allot-dev/allot/internal/workflow"
 )
@@ -44,37 +42,6 @@ type Submitted struct {
 	Changes  int            `json:"changes"`
 	// PendingApproval counts queued changes that wait for an approver.
 	PendingApproval int64 `json:"pending_approval"`
-}
-
-// planRequests turns the adds, removals and updates of the chosen pools'
-// plans into pipeline requests (blocked changes and transfers propose
-// nothing to do).
-func planRequests(plan *engine.Plan, pools []string, by workflow.Principal) []workflow.Request {
-	var out []workflow.Request
-	for _, pp := range plan.Pools {
-		if pp.Error != "" || !containsFold(pools, pp.Pool) {
-			continue
-		}
-		for _, group := range [][]engine.Change{pp.Adds, pp.Updates, pp.Removals} {
-			for _, c := range group {
-				req := workflow.Request{Initiator: by, Origin: workflow.FromPool, UserID: c.UserID, GroupID: c.GroupID,
-					Licenses: c.Licenses, Pool: c.Pool, RemovalApproval: c.NeedsApproval,
-					Reason: fmt.Sprintf("plan of pool %s", c.Pool)}
-				switch {
-				case c.GroupID != "" && c.Op == engine.OpRemove:
-					req.Operation = workflow.RemoveGroupMember
-				case c.GroupID != "":
-					req.Operation = workflow.AddGroupMember
-				case c.Op == engine.OpRemove:
-					req.Operation = workflow.RemoveLicense
-				default: // add, or update: assignLicense again with the new disabled plans
-					req.Operation = workflow.AddLicense
-				}
-				out = append(out, req)
-			}
-		}
-	}
-	return out
 }
 
 func containsFold(xs []string, x string) bool {
@@ -112,11 +79,18 @@ func (s *Server) submitPlan(r *request, names []string) (Submitted, error) {
 	if len(names) == 0 {
 		return Submitted{}, errorf(http.StatusUnprocessableEntity, "invalid", "no pools to apply")
 	}
-	plan, err := planning.Plan(r.Context(), s.cfg.Store, r.tenant.ID, s.now())
+	plan, _, err := s.plan(r.Context(), r.tenant.ID)
 	if err != nil {
 		return Submitted{}, err
 	}
-	reqs := planRequests(plan, names, r.initiator())
+	chosen := *plan
+	chosen.Pools = nil
+	for _, pp := range plan.Pools {
+		if pp.Error == "" && containsFold(names, pp.Pool) {
+			chosen.Pools = append(chosen.Pools, pp)
+		}
+	}
+	reqs := workflow.FromPlan(&chosen, r.initiator(), "applied from the console or API by "+r.me.Name)
 	if len(reqs) == 0 {
 		return Submitted{Statuses: map[string]int{}}, nil
 	}

@@ -138,10 +138,6 @@ func TestGovernorFillsBudgetWithoutThrottling(t *testing.T) {
 // another: every change is applied exactly once, per the simulator's log.
 func TestCrashedWorker(t *testing.T) {
 	t.Parallel()
-	if os.Getenv("ALLOT_TEST_KNOWN_BROKEN") == "" {
-		t.Skip("KNOWN BROKEN on main at 2026-11-23: after the kill -9 the second worker never finishes " +
-			"the 8,000 claimed changes and the test hangs (issue #6 is open); set ALLOT_TEST_KNOWN_BROKEN=1 to run it")
-	}
 	e := setup(t, graphsim.Config{Users: 2000, Groups: 60, Seed: 5, Faults: graphsim.Faults{Latency: 20 * time.Millisecond}}, "")
 	cs := e.adds(t, 10000, 8)
 	first := e.startWorker(t, 5*time.Second)
@@ -162,10 +158,6 @@ func TestCrashedWorker(t *testing.T) {
 // applied twice.
 func TestTwoWorkersOnPostgres(t *testing.T) {
 	t.Parallel()
-	if os.Getenv("ALLOT_TEST_KNOWN_BROKEN") == "" {
-		t.Skip("KNOWN BROKEN on main at 2026-11-23: the worker processes never get a fulfilment job " +
-			"(river_job stays empty) and the test hangs (issue #6 is open); set ALLOT_TEST_KNOWN_BROKEN=1 to run it")
-	}
 	// River and four drains per process need more than pgxpool's default
 	// of four connections on a two-core machine.
 	dsn := warehousetest.PostgresDSN(t) + "&pool_max_conns=16"

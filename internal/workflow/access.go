@@ -66,10 +66,9 @@ func (d Delegation) covers(action, tenantID string, s Scope) bool {
 		(d.Scope.UserID == "" || d.Scope.UserID == s.UserID)
 }
 
-// StaticAccess is an Access over a fixed, in-memory list of delegations.
-// The CLI uses it (the operator running `allot apply` already holds the
-// database and acts with every right); tests use it to grant and revoke
-// delegations. Servers use internal/access instead.
+// StaticAccess is an Access over an in-memory list of delegations, for
+// tests (which grant and revoke delegations as a scenario needs) and
+// benchmarks. Servers, workers and the CLI decide with internal/access.
 type StaticAccess struct {
 	mu          sync.RWMutex
 	delegations []Delegation

@@ -186,7 +186,9 @@ func (p *Pipeline) RouteRemovals(ctx context.Context, tenantID string, ttl time.
 			return out, err
 		}
 		if len(who) == 0 {
-			p.logger().Warn("pending removals have no approver", "tenant", tenantID, "pool", pool)
+			// They wait for someone to be delegated; the tick runs every
+			// few seconds, so this is not worth a warning each time.
+			p.logger().Debug("pending removals have no approver", "tenant", tenantID, "pool", pool)
 			continue
 		}
 		a := warehouse.Approval{ID: newID(), TenantID: tenantID, Kind: ApprovalRemovals, Pool: pool,

@@ -103,18 +103,17 @@ func applyUser(dst *directory.User, g *graph.User, has func(string) bool) {
 
 func applyGroup(dst *directory.Group, g *graph.Group, has func(string) bool) {
 	dst.ID = g.ID
-	if has("displayName") {
-		dst.DisplayName = g.DisplayName
+	set := func(name string, field *string, v string) {
+		if has(name) {
+			*field = v
+		}
 	}
-	if has("description") {
-		dst.Description = g.Description
-	}
-	if has("mail") {
-		dst.Mail = g.Mail
-	}
-	if has("mailNickname") {
-		dst.MailNickname = g.MailNickname
-	}
+	set("displayName", &dst.DisplayName, g.DisplayName)
+	set("description", &dst.Description, g.Description)
+	set("mail", &dst.Mail, g.Mail)
+	set("mailNickname", &dst.MailNickname, g.MailNickname)
+	set("membershipRule", &dst.MembershipRule, g.MembershipRule)
+	set("membershipRuleProcessingState", &dst.MembershipRuleProcessingState, g.MembershipRuleProcessingState)
 	if has("mailEnabled") {
 		dst.MailEnabled = g.MailEnabled != nil && *g.MailEnabled
 	}
@@ -123,12 +122,6 @@ func applyGroup(dst *directory.Group, g *graph.Group, has func(string) bool) {
 	}
 	if has("groupTypes") {
 		dst.GroupTypes = g.GroupTypes
-	}
-	if has("membershipRule") {
-		dst.MembershipRule = g.MembershipRule
-	}
-	if has("membershipRuleProcessingState") {
-		dst.MembershipRuleProcessingState = g.MembershipRuleProcessingState
 	}
 	if has("assignedLicenses") {
 		dst.AssignedLicenses = licenses(g.AssignedLicenses)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"embed"
-	"errors"
 	"fmt"
 	"io/fs"
 
@@ -54,10 +53,8 @@ func migrateSQL(ctx context.Context, db *sql.DB, b Backend) error {
 func checkNotNewer(ctx context.Context, p *goose.Provider) error {
 	current, err := p.GetDBVersion(ctx)
 	if err != nil {
-		if errors.Is(err, goose.ErrNoCurrentVersion) {
-			return nil
-		}
-		// A fresh database has no version table yet.
+		// A fresh database has no version table yet; anything worse
+		// surfaces from Up right after.
 		return nil
 	}
 	srcs := p.ListSources()

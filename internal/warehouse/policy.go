@@ -111,7 +111,9 @@ func (q *queries) PutGrants(ctx context.Context, tenantID string, gs []Grant) er
 			return fmt.Errorf("%w grant %+v: needs a pool, a user and exactly one of group or SKU", directory.ErrInvalid, g)
 		}
 	}
-	return upsert(ctx, q, grantsTable, gs, func(c conn, g *Grant) []any {
+	return upsert(ctx, q, grantsTable, gs, func(b []byte, g *Grant) []byte {
+		return appendSortKey(b, g.Pool, g.UserID, g.GroupID, g.SkuID)
+	}, func(c conn, g *Grant) []any {
 		since := g.Since
 		if since.IsZero() {
 			since = time.Now().UTC()

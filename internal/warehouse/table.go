@@ -91,9 +91,8 @@ func contains(list []string, s string) bool {
 var (
 	usersTable = table{
 		name: "users",
-		cols: []string{"tenant_id", "id", "user_principal_name", "display_name", "mail", "job_title", "department",
-			"company_name", "employee_id", "manager_id", "country", "usage_location", "user_type", "account_enabled",
-			"created_at", "last_sign_in", "last_successful_sign_in", "categories", "deleted", "deleted_at", "attrs"},
+		cols: []string{"tenant_id", "id", "user_principal_name", "display_name", "account_enabled", "categories",
+			"deleted", "deleted_at", "attrs"},
 		key:  []string{"tenant_id", "id"},
 		keep: []string{"categories"},
 	}

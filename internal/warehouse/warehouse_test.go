@@ -2,7 +2,9 @@ package warehouse_test
 
 import (
 	"context"
+	"os"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -39,4 +41,21 @@ func TestConformancePostgres(t *testing.T) {
 			return err
 		},
 	})
+}
+
+// The writer never checkpoints (commits stay cheap); the background
+// checkpointer must still move a big sync out of the WAL into the database
+// file while the store is open, or the WAL would grow without bound.
+func TestSQLiteCheckpointsInBackground(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	path := warehousetest.SQLitePath(t)
+	s, err := warehouse.Open(ctx, path)
+	require.NoError(t, err)
+	defer s.Close()
+	require.NoError(t, s.UpsertUsers(ctx, "t", benchUsers(100_000)))
+	require.Eventually(t, func() bool {
+		fi, err := os.Stat(path)
+		return err == nil && fi.Size() > 20<<20
+	}, 20*time.Second, 100*time.Millisecond, "the database file never received the WAL's pages")
 }

@@ -1,0 +1,72 @@
+package warehouse
+
+import (
+	"context"
+	"database/sql"
+	"log/slog"
+	"os"
+	"sync"
+	"time"
+)
+
+// checkpointer copies committed WAL frames into the SQLite database file from
+// its own connection, so that the writer never does it inside a commit.
+// SQLite's automatic checkpoint runs in whichever commit crosses the
+// threshold, and in a bulk sync that made one commit in a few pay for copying
+// everything written since; here the copy runs beside the writer (WAL lets a
+// checkpoint proceed while a transaction is open) and on another core.
+type checkpointer struct {
+	db   *sql.DB
+	wal  string
+	stop chan struct{}
+	done sync.WaitGroup
+}
+
+const (
+	// checkpointEvery is how often the WAL's size is looked at.
+	checkpointEvery = 250 * time.Millisecond
+	// checkpointAt is the WAL size that triggers a checkpoint: large enough
+	// that a sync's commits do not each wait on one, small enough that
+	// readers (which must consult the WAL) stay fast.
+	checkpointAt = 32 << 20
+)
+
+func startCheckpointer(path string) (*checkpointer, error) {
+	db, err := sql.Open("sqlite", path+"?_pragma=busy_timeout(10000)")
+	if err != nil {
+		return nil, err
+	}
+	db.SetMaxOpenConns(1)
+	c := &checkpointer{db: db, wal: path + "-wal", stop: make(chan struct{})}
+	c.done.Add(1)
+	go c.run()
+	return c, nil
+}
+
+func (c *checkpointer) run() {
+	defer c.done.Done()
+	t := time.NewTicker(checkpointEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-c.stop:
+			return
+		case <-t.C:
+		}
+		fi, err := os.Stat(c.wal)
+		if err != nil || fi.Size() < checkpointAt {
+			continue
+		}
+		// PASSIVE never blocks the writer or readers: it copies what it can
+		// and SQLite starts the WAL over once everything has been copied.
+		if _, err := c.db.ExecContext(context.Background(), "PRAGMA wal_checkpoint(PASSIVE)"); err != nil {
+			slog.Warn("sqlite checkpoint", "wal", c.wal, "err", err)
+		}
+	}
+}
+
+func (c *checkpointer) close() error {
+	close(c.stop)
+	c.done.Wait()
+	return c.db.Close()
+}

@@ -22,13 +22,22 @@ type checkpointer struct {
 	done sync.WaitGroup
 }
 
-const (
+// Thresholds are variables so that a test can make them small.
+var (
 	// checkpointEvery is how often the WAL's size is looked at.
 	checkpointEvery = 250 * time.Millisecond
 	// checkpointAt is the WAL size that triggers a checkpoint: large enough
 	// that a sync's commits do not each wait on one, small enough that
 	// readers (which must consult the WAL) stay fast.
-	checkpointAt = 32 << 20
+	checkpointAt int64 = 32 << 20
+	// restartAt is the WAL size at which passive checkpoints have evidently
+	// not kept up. SQLite starts the WAL over only after a checkpoint has
+	// copied every frame, which a writer that commits continuously never
+	// lets a passive one do; the WAL then grows without bound (3 GB in a
+	// 100,000-user sync), and every page read searches an ever longer WAL
+	// index. A RESTART checkpoint waits for the current transaction, holds
+	// off the next one until the copy is done, and lets the WAL start over.
+	restartAt int64 = 256 << 20
 )
 
 func startCheckpointer(path string) (*checkpointer, error) {
@@ -57,10 +66,13 @@ func (c *checkpointer) run() {
 		if err != nil || fi.Size() < checkpointAt {
 			continue
 		}
-		// PASSIVE never blocks the writer or readers: it copies what it can
-		// and SQLite starts the WAL over once everything has been copied.
-		if _, err := c.db.ExecContext(context.Background(), "PRAGMA wal_checkpoint(PASSIVE)"); err != nil {
-			slog.Warn("sqlite checkpoint", "wal", c.wal, "err", err)
+		// PASSIVE never blocks the writer or readers: it copies what it can.
+		mode := "PASSIVE"
+		if fi.Size() >= restartAt {
+			mode = "RESTART"
+		}
+		if _, err := c.db.ExecContext(context.Background(), "PRAGMA wal_checkpoint("+mode+")"); err != nil {
+			slog.Warn("sqlite checkpoint", "wal", c.wal, "mode", mode, "err", err)
 		}
 	}
 }

@@ -21,34 +21,45 @@ type processor struct {
 	seenUsers    map[string]struct{}
 	seenGroups   map[string]struct{}
 	seenLicensed map[string]struct{}
-	// reset holds groups whose stored members were replaced this full round;
-	// a large group's members can span several pages, and only the first
-	// occurrence may clear the old list.
-	reset map[string]struct{}
 }
 
 func newProcessor(r *run) *processor {
 	return &processor{r: r, owner: "sync-" + r.id, seenUsers: map[string]struct{}{}, seenGroups: map[string]struct{}{},
-		seenLicensed: map[string]struct{}{}, reset: map[string]struct{}{}}
+		seenLicensed: map[string]struct{}{}}
 }
 
 // drain applies the pages currently in the inbox, oldest first, all in one
 // transaction: every page is applied whole or not at all, and fewer, larger
 // commits write each hot B-tree page to the WAL once per batch instead of once
-// per page. It returns how many pages it applied.
+// per page. Decoding a page's JSON costs about as much as writing it, so a
+// goroutine decodes the next pages while the transaction writes earlier ones,
+// on the machine's other core. It returns how many pages it applied.
 func (p *processor) drain(ctx context.Context) (int, error) {
 	pages, err := p.r.s.Store.ClaimInboxPages(ctx, p.r.t.ID, p.owner, 32, 10*time.Minute)
 	if err != nil || len(pages) == 0 {
 		return 0, err
 	}
+	decoded := make(chan decodedPage, 4)
+	stop := make(chan struct{})
+	defer close(stop)
+	go func() {
+		defer close(decoded)
+		for i := range pages {
+			select {
+			case decoded <- decode(&pages[i]):
+			case <-stop:
+				return
+			}
+		}
+	}()
 	var total counts
 	var failed *warehouse.InboxPage
 	err = p.r.s.Store.InTx(ctx, func(tx warehouse.Tx) error {
-		for i := range pages {
-			n, err := p.apply(ctx, tx, pages[i])
+		for d := range decoded {
+			n, err := p.apply(ctx, tx, d)
 			if err != nil {
-				failed = &pages[i]
-				return fmt.Errorf("apply %s page %d: %w", pages[i].Resource, pages[i].Seq, err)
+				failed = d.pg
+				return fmt.Errorf("apply %s page %d: %w", d.pg.Resource, d.pg.Seq, err)
 			}
 			total.add(n)
 		}
@@ -67,30 +78,77 @@ func (p *processor) drain(ctx context.Context) (int, error) {
 	return len(pages), nil
 }
 
-func (p *processor) apply(ctx context.Context, tx warehouse.Tx, pg warehouse.InboxPage) (counts, error) {
-	full := strings.HasSuffix(pg.Round, "/full")
-	var n counts
-	var err error
+// decodedPage is an inbox page with its JSON decoded, ready to be applied.
+type decodedPage struct {
+	pg   *warehouse.InboxPage
+	full bool
+	// items holds the page's entries: []userItem, []graph.Group,
+	// []graph.User, []graph.SubscribedSku or []graph.Mailbox.
+	items any
+	// has reports, per entry of an incremental round, which properties the
+	// entry carried.
+	has []func(string) bool
+	err error
+}
+
+// decode parses a page without touching the warehouse, so that it can run
+// beside the transaction that applies earlier pages.
+func decode(pg *warehouse.InboxPage) decodedPage {
+	d := decodedPage{pg: pg, full: strings.HasSuffix(pg.Round, "/full")}
+	body, err := pageJSON(pg.Body)
+	if err != nil {
+		d.err = err
+		return d
+	}
 	switch pg.Resource {
 	case ResUsers:
-		n, err = p.users(ctx, tx, pg.Body, full)
+		d.items, d.has, d.err = decodeItems[userItem](body, d.full)
+		if d.err != nil {
+			d.err = fmt.Errorf("malformed user: %w", d.err)
+		}
 	case ResGroups:
-		n, err = p.groups(ctx, tx, pg.Body, full)
-	case ResLicenses:
-		n, err = p.licenses(ctx, tx, pg.Body)
+		d.items, d.has, d.err = decodeItems[graph.Group](body, d.full)
+		if d.err != nil {
+			d.err = fmt.Errorf("malformed group: %w", d.err)
+		}
+	case ResLicenses, ResSignIns:
+		d.items, d.err = page[graph.User](body)
 	case ResSkus:
-		n, err = p.skus(ctx, tx, pg.Body)
+		d.items, d.err = page[graph.SubscribedSku](body)
 	case ResMailboxes:
-		n, err = p.mailboxes(ctx, tx, pg.Body)
-	case ResSignIns:
-		n, err = p.signIns(ctx, tx, pg.Body)
+		d.items, d.err = page[graph.Mailbox](body)
 	default:
-		err = fmt.Errorf("unknown resource %q", pg.Resource)
+		d.err = fmt.Errorf("unknown resource %q", pg.Resource)
+	}
+	return d
+}
+
+func (p *processor) apply(ctx context.Context, tx warehouse.Tx, d decodedPage) (counts, error) {
+	if d.err != nil {
+		return counts{}, d.err
+	}
+	var n counts
+	var err error
+	switch items := d.items.(type) {
+	case []userItem:
+		n, err = p.users(ctx, tx, items, d.has, d.full)
+	case []graph.Group:
+		n, err = p.groups(ctx, tx, items, d.has, d.full)
+	case []graph.User:
+		if d.pg.Resource == ResSignIns {
+			n, err = p.signIns(ctx, tx, items)
+		} else {
+			n, err = p.licenses(ctx, tx, items)
+		}
+	case []graph.SubscribedSku:
+		n, err = p.skus(ctx, tx, items)
+	case []graph.Mailbox:
+		n, err = p.mailboxes(ctx, tx, items)
 	}
 	if err != nil {
 		return n, err
 	}
-	return n, tx.DeleteInboxPage(ctx, pg.ID)
+	return n, tx.DeleteInboxPage(ctx, d.pg.ID)
 }
 
 type counts struct{ users, groups, members, states, skus, mailboxes, deleted int64 }
@@ -177,12 +235,8 @@ func keysOf(raw json.RawMessage) (func(string) bool, error) {
 	return func(k string) bool { _, ok := m[k]; return ok }, nil
 }
 
-func (p *processor) users(ctx context.Context, tx warehouse.Tx, body []byte, full bool) (counts, error) {
+func (p *processor) users(ctx context.Context, tx warehouse.Tx, items []userItem, has []func(string) bool, full bool) (counts, error) {
 	var n counts
-	items, has, err := decodeItems[userItem](body, full)
-	if err != nil {
-		return n, fmt.Errorf("malformed user: %w", err)
-	}
 	var removed, ids []string
 	for i := range items {
 		if items[i].ID == "" {
@@ -237,12 +291,8 @@ func (p *processor) users(ctx context.Context, tx warehouse.Tx, body []byte, ful
 	return n, nil
 }
 
-func (p *processor) groups(ctx context.Context, tx warehouse.Tx, body []byte, full bool) (counts, error) {
+func (p *processor) groups(ctx context.Context, tx warehouse.Tx, items []graph.Group, has []func(string) bool, full bool) (counts, error) {
 	var n counts
-	items, has, err := decodeItems[graph.Group](body, full)
-	if err != nil {
-		return n, fmt.Errorf("malformed group: %w", err)
-	}
 	var removed, ids []string
 	for i := range items {
 		if items[i].ID == "" {
@@ -265,8 +315,7 @@ func (p *processor) groups(ctx context.Context, tx warehouse.Tx, body []byte, fu
 		}
 	}
 	var groups []directory.Group
-	var resetIDs []string
-	var resetMembers, adds, dels []directory.Membership
+	var adds, dels []directory.Membership
 	for i := range items {
 		it := &items[i]
 		if it.Removed != nil {
@@ -284,22 +333,11 @@ func (p *processor) groups(ctx context.Context, tx warehouse.Tx, body []byte, fu
 			applyGroup(&g, it, has[i])
 			groups = append(groups, g)
 		}
-		first := false
-		if full {
-			if _, done := p.reset[it.ID]; !done {
-				p.reset[it.ID] = struct{}{}
-				resetIDs = append(resetIDs, it.ID)
-				first = true
-			}
-		}
 		for _, m := range it.MembersDelta {
 			ms := directory.Membership{GroupID: it.ID, MemberID: m.ID, MemberType: directory.MemberTypeFromODataType(m.ODataType)}
-			switch {
-			case m.Removed != nil:
+			if m.Removed != nil {
 				dels = append(dels, ms)
-			case first:
-				resetMembers = append(resetMembers, ms)
-			default:
+			} else {
 				adds = append(adds, ms)
 			}
 		}
@@ -307,23 +345,27 @@ func (p *processor) groups(ctx context.Context, tx warehouse.Tx, body []byte, fu
 	if err := tx.UpsertGroups(ctx, p.r.t.ID, groups); err != nil {
 		return n, err
 	}
-	if len(resetIDs) > 0 {
-		if err := tx.ReplaceGroupMembers(ctx, p.r.t.ID, resetIDs, resetMembers); err != nil {
+	// A full round replaces every membership of the tenant: it stages them
+	// and the round's end publishes them (see finish). A large group's
+	// members span several pages, so no single page could replace them.
+	if full {
+		if err := tx.StageMemberships(ctx, p.r.t.ID, adds, dels); err != nil {
 			return n, err
 		}
-	}
-	if err := tx.UpsertMemberships(ctx, p.r.t.ID, adds); err != nil {
-		return n, err
-	}
-	if err := tx.DeleteMemberships(ctx, p.r.t.ID, dels); err != nil {
-		return n, err
+	} else {
+		if err := tx.UpsertMemberships(ctx, p.r.t.ID, adds); err != nil {
+			return n, err
+		}
+		if err := tx.DeleteMemberships(ctx, p.r.t.ID, dels); err != nil {
+			return n, err
+		}
 	}
 	if len(removed) > 0 {
 		if err := tx.MarkGroupsDeleted(ctx, p.r.t.ID, removed, p.r.s.now()); err != nil {
 			return n, err
 		}
 	}
-	n.groups, n.members, n.deleted = int64(len(groups)), int64(len(resetMembers)+len(adds)+len(dels)), int64(len(removed))
+	n.groups, n.members, n.deleted = int64(len(groups)), int64(len(adds)+len(dels)), int64(len(removed))
 	return n, nil
 }
 
@@ -339,12 +381,8 @@ func carriesGroupProperties(has func(string) bool) bool {
 	return false
 }
 
-func (p *processor) licenses(ctx context.Context, tx warehouse.Tx, body []byte) (counts, error) {
+func (p *processor) licenses(ctx context.Context, tx warehouse.Tx, items []graph.User) (counts, error) {
 	var n counts
-	items, err := page[graph.User](body)
-	if err != nil {
-		return n, err
-	}
 	ids := make([]string, 0, len(items))
 	var states []directory.LicenseState
 	for i := range items {
@@ -362,12 +400,8 @@ func (p *processor) licenses(ctx context.Context, tx warehouse.Tx, body []byte) 
 	return n, nil
 }
 
-func (p *processor) skus(ctx context.Context, tx warehouse.Tx, body []byte) (counts, error) {
+func (p *processor) skus(ctx context.Context, tx warehouse.Tx, items []graph.SubscribedSku) (counts, error) {
 	var n counts
-	items, err := page[graph.SubscribedSku](body)
-	if err != nil {
-		return n, err
-	}
 	skus := make([]directory.Sku, len(items))
 	for i := range items {
 		skus[i] = sku(&items[i])
@@ -379,12 +413,8 @@ func (p *processor) skus(ctx context.Context, tx warehouse.Tx, body []byte) (cou
 	return n, nil
 }
 
-func (p *processor) mailboxes(ctx context.Context, tx warehouse.Tx, body []byte) (counts, error) {
+func (p *processor) mailboxes(ctx context.Context, tx warehouse.Tx, items []graph.Mailbox) (counts, error) {
 	var n counts
-	items, err := page[graph.Mailbox](body)
-	if err != nil {
-		return n, err
-	}
 	var mbs []directory.Mailbox
 	for _, m := range items {
 		if m.ExternalDirectoryObjectID == "" {
@@ -400,12 +430,8 @@ func (p *processor) mailboxes(ctx context.Context, tx warehouse.Tx, body []byte)
 	return n, nil
 }
 
-func (p *processor) signIns(ctx context.Context, tx warehouse.Tx, body []byte) (counts, error) {
+func (p *processor) signIns(ctx context.Context, tx warehouse.Tx, items []graph.User) (counts, error) {
 	var n counts
-	items, err := page[graph.User](body)
-	if err != nil {
-		return n, err
-	}
 	byID := map[string]*graph.User{}
 	ids := make([]string, 0, len(items))
 	for i := range items {

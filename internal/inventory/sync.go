@@ -241,7 +241,11 @@ func (r *run) progress() {
 
 // store puts one fetched page into the inbox.
 func (r *run) store(ctx context.Context, resource, mode string, seq int, body []byte) error {
-	_, err := r.s.Store.PutInboxPages(ctx, []warehouse.InboxPage{{TenantID: r.t.ID, Resource: resource,
+	body, err := compressPage(body)
+	if err != nil {
+		return fmt.Errorf("store %s page %d: %w", resource, seq, err)
+	}
+	_, err = r.s.Store.PutInboxPages(ctx, []warehouse.InboxPage{{TenantID: r.t.ID, Resource: resource,
 		Round: r.id + "/" + mode, Seq: seq, Body: body}})
 	if err != nil {
 		return fmt.Errorf("store %s page %d: %w", resource, seq, err)
@@ -363,6 +367,11 @@ func (r *run) finish(ctx context.Context) error {
 		r.mu.Lock()
 		link, full := r.links[res], r.full[res]
 		r.mu.Unlock()
+		if full && res == ResGroups {
+			if _, err := r.s.Store.PublishStagedMemberships(ctx, r.t.ID); err != nil {
+				return err
+			}
+		}
 		if full {
 			r.res.Full = true
 			n, err := r.proc.sweep(ctx, res, now)

@@ -14,9 +14,14 @@ type conn interface {
 	// bulkUpsert writes rows (already de-duplicated) into t with upsert
 	// semantics. It runs inside the caller's transaction.
 	bulkUpsert(ctx context.Context, t table, rows [][]any) error
+	// bulkInsert appends rows to a table that has no key.
+	bulkInsert(ctx context.Context, t table, rows [][]any) error
 	// skipLocked is appended to claim sub-selects so concurrent workers on
 	// PostgreSQL never claim the same row; SQLite has one writer and needs none.
 	skipLocked() string
+	// insertIgnoring wraps "INTO t (…) SELECT …" into an INSERT that skips
+	// rows whose key already exists, in the backend's dialect.
+	insertIgnoring(intoSelect string) string
 	time(t *time.Time) any
 }
 

@@ -155,7 +155,11 @@ func (c pgConn) query(ctx context.Context, q string, args ...any) (rows, error) 
 	return pgRows{rs}, nil
 }
 
-func (c pgConn) skipLocked() string    { return " FOR UPDATE SKIP LOCKED" }
+func (c pgConn) skipLocked() string { return " FOR UPDATE SKIP LOCKED" }
+
+func (c pgConn) insertIgnoring(intoSelect string) string {
+	return "INSERT " + intoSelect + " ON CONFLICT DO NOTHING"
+}
 func (c pgConn) time(t *time.Time) any { return postgresTime(t) }
 
 // bulkUpsert COPYs the rows into a temporary staging table and merges them
@@ -177,6 +181,12 @@ func (c pgConn) bulkUpsert(ctx context.Context, t table, rs [][]any) error {
 	}
 	cols := strings.Join(t.cols, ", ")
 	_, err := c.q.Exec(ctx, "INSERT INTO "+t.name+" ("+cols+") SELECT "+cols+" FROM "+stage+t.upsertSuffix())
+	return err
+}
+
+// bulkInsert COPYs rows straight into a table without a key.
+func (c pgConn) bulkInsert(ctx context.Context, t table, rs [][]any) error {
+	_, err := c.q.CopyFrom(ctx, pgx.Identifier{t.name}, t.cols, pgx.CopyFromRows(rs))
 	return err
 }
 

@@ -369,19 +369,6 @@ func deleteWhereIn(ctx context.Context, c conn, tbl, column, tenantID string, id
 	})
 }
 
-func (q *queries) ReplaceGroupMembers(ctx context.Context, tenantID string, groupIDs []string, ms []directory.Membership) error {
-	return q.write(ctx, func(c conn) error {
-		if err := deleteWhereIn(ctx, c, "memberships", "group_id", tenantID, groupIDs); err != nil {
-			return err
-		}
-		rs := make([][]any, len(ms))
-		for i, m := range ms {
-			rs[i] = []any{tenantID, m.GroupID, m.MemberID, string(m.MemberType)}
-		}
-		return c.bulkUpsert(ctx, membershipsTable, membershipsTable.dedupe(rs))
-	})
-}
-
 func (q *queries) ReplaceLicenseStates(ctx context.Context, tenantID string, userIDs []string, states []directory.LicenseState) error {
 	return q.write(ctx, func(c conn) error {
 		if err := deleteWhereIn(ctx, c, "license_states", "user_id", tenantID, userIDs); err != nil {
@@ -537,6 +524,9 @@ func (q *queries) ReleaseInboxPage(ctx context.Context, id int64, lastError stri
 func (q *queries) PurgeInbox(ctx context.Context, tenantID string) (int64, error) {
 	var n int64
 	err := q.write(ctx, func(c conn) (err error) {
+		if _, err := c.exec(ctx, "DELETE FROM membership_stage WHERE tenant_id = ?", tenantID); err != nil {
+			return err
+		}
 		n, err = c.exec(ctx, "DELETE FROM inbox WHERE tenant_id = ?", tenantID)
 		return err
 	})

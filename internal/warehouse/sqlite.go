@@ -245,8 +245,12 @@ func (c sqlConn) query(ctx context.Context, q string, args ...any) (rows, error)
 	return sqlRows{rs}, nil
 }
 
-func (c sqlConn) skipLocked() string    { return "" }
-func (c sqlConn) time(t *time.Time) any { return sqliteTime(t) }
+func (c sqlConn) skipLocked() string { return "" }
+
+// insertIgnoring uses OR IGNORE: unlike ON CONFLICT it never aborts the
+// statement, so SQLite needs no statement journal for it.
+func (c sqlConn) insertIgnoring(intoSelect string) string { return "INSERT OR IGNORE " + intoSelect }
+func (c sqlConn) time(t *time.Time) any                   { return sqliteTime(t) }
 
 // sqliteMaxVars is SQLite's default SQLITE_MAX_VARIABLE_NUMBER.
 const sqliteMaxVars = 32766
@@ -269,7 +273,6 @@ func (c sqlConn) bulkUpsert(ctx context.Context, t table, rs [][]any) error {
 		return nil
 	}
 	shared := t.cols[0] == "tenant_id"
-	per := min(256, sqliteMaxVars/len(t.cols))
 	update, insert := t.sqliteUpsert(shared)
 	// When the tenant has no rows in the table yet (a first sync), the UPDATE
 	// cannot match and only costs a second binding of every argument: skip
@@ -284,7 +287,21 @@ func (c sqlConn) bulkUpsert(ctx context.Context, t table, rs [][]any) error {
 			update = nil
 		}
 	}
-	var stmts [2]*sql.Stmt
+	return c.bulkWrite(ctx, t, rs, shared, update, insert)
+}
+
+// bulkInsert appends rows to a table without a key, in chunks as bulkUpsert.
+func (c sqlConn) bulkInsert(ctx context.Context, t table, rs [][]any) error {
+	shared := t.cols[0] == "tenant_id"
+	return c.bulkWrite(ctx, t, rs, shared, nil, func(n int) string {
+		return "INSERT INTO " + t.name + " (" + strings.Join(t.cols, ", ") + ") " + t.sqliteValues(n, shared)
+	})
+}
+
+// bulkWrite runs each builder's statement for every chunk of rs.
+func (c sqlConn) bulkWrite(ctx context.Context, t table, rs [][]any, shared bool, builders ...func(n int) string) error {
+	per := min(256, sqliteMaxVars/len(t.cols))
+	stmts := make([]*sql.Stmt, len(builders))
 	defer func() {
 		for _, s := range stmts {
 			if s != nil {
@@ -302,13 +319,13 @@ func (c sqlConn) bulkUpsert(ctx context.Context, t table, rs [][]any) error {
 		for _, r := range rs[:n] {
 			if shared {
 				if r[0] != args[0] {
-					return fmt.Errorf("warehouse: bulk upsert into %s mixes tenants %v and %v", t.name, args[0], r[0])
+					return fmt.Errorf("warehouse: bulk write into %s mixes tenants %v and %v", t.name, args[0], r[0])
 				}
 				r = r[1:]
 			}
 			args = append(args, r...)
 		}
-		for i, build := range []func(int) string{update, insert} {
+		for i, build := range builders {
 			if build == nil {
 				continue
 			}
@@ -336,13 +353,7 @@ func (c sqlConn) bulkUpsert(ctx context.Context, t table, rs [][]any) error {
 // column is kept on conflict) and the INSERT of an n-row chunk. With shared,
 // the first column is the parameter ?1 in every row.
 func (t table) sqliteUpsert(shared bool) (update, insert func(n int) string) {
-	values := func(n int) string {
-		row := "(" + placeholders(len(t.cols)) + ")"
-		if shared {
-			row = "(?1" + strings.Repeat(", ?", len(t.cols)-1) + ")"
-		}
-		return "VALUES " + strings.TrimSuffix(strings.Repeat(row+",", n), ",")
-	}
+	values := func(n int) string { return t.sqliteValues(n, shared) }
 	var set, match []string
 	for i, c := range t.cols {
 		// SQLite names the columns of a VALUES list column1, column2, …
@@ -364,6 +375,16 @@ func (t table) sqliteUpsert(shared bool) (update, insert func(n int) string) {
 		return "INSERT OR IGNORE INTO " + t.name + " (" + strings.Join(t.cols, ", ") + ") " + values(n)
 	}
 	return update, insert
+}
+
+// sqliteValues renders "VALUES (…), (…)" for n rows; with shared, the first
+// column is the parameter ?1 in every row.
+func (t table) sqliteValues(n int, shared bool) string {
+	row := "(" + placeholders(len(t.cols)) + ")"
+	if shared {
+		row = "(?1" + strings.Repeat(", ?", len(t.cols)-1) + ")"
+	}
+	return "VALUES " + strings.TrimSuffix(strings.Repeat(row+",", n), ",")
 }
 
 type sqlRows struct{ *sql.Rows }

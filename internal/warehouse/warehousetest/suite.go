@@ -37,6 +37,7 @@ func Run(t *testing.T, h Harness) {
 		{"UsersUpsertSemantics", testUsersUpsertSemantics},
 		{"Groups", testGroups},
 		{"Memberships", testMemberships},
+		{"StagedMemberships", testStagedMemberships},
 		{"MarkDeleted", testMarkDeleted},
 		{"LicenseStates", testLicenseStates},
 		{"Skus", testSkus},
@@ -279,13 +280,50 @@ func testMemberships(t *testing.T, _ Harness, s warehouse.Store) {
 	require.NoError(t, s.DeleteMemberships(ctx(t), tid, []directory.Membership{{GroupID: "g1", MemberID: "u1"}, {GroupID: "g9", MemberID: "x"}}))
 	require.Equal(t, []string{"g1>g2:group", "g1>u2:user", "g2>u3:user"}, memberships(t, s))
 
-	// Replace makes g1 exactly {u4}; g2 is untouched; an empty group can be cleared.
-	require.NoError(t, s.ReplaceGroupMembers(ctx(t), tid, []string{"g1", "g3"},
-		[]directory.Membership{{GroupID: "g1", MemberID: "u4", MemberType: directory.MemberUser}}))
-	require.Equal(t, []string{"g1>u4:user", "g2>u3:user"}, memberships(t, s))
 	c, err := s.Counts(ctx(t), tid)
 	require.NoError(t, err)
-	require.EqualValues(t, 2, c.Memberships)
+	require.EqualValues(t, 3, c.Memberships)
+}
+
+// A full round stages memberships page by page; readers see the old ones
+// until the round publishes, which replaces all of the tenant's memberships
+// and lets the latest entry per membership decide.
+func testStagedMemberships(t *testing.T, _ Harness, s warehouse.Store) {
+	addTenant(t, s)
+	u := func(g, m string) directory.Membership {
+		return directory.Membership{GroupID: g, MemberID: m, MemberType: directory.MemberUser}
+	}
+	require.NoError(t, s.UpsertMemberships(ctx(t), tid, []directory.Membership{u("g1", "old"), u("g9", "gone")}))
+	require.NoError(t, s.UpsertMemberships(ctx(t), "other", []directory.Membership{u("g1", "theirs")}))
+
+	require.NoError(t, s.StageMemberships(ctx(t), tid, []directory.Membership{u("g2", "u2"), u("g1", "u1"), u("g1", "u1")}, nil))
+	require.NoError(t, s.StageMemberships(ctx(t), "other", []directory.Membership{u("g7", "x")}, nil))
+	require.Equal(t, []string{"g1>old:user", "g9>gone:user"}, memberships(t, s), "staged rows are not visible yet")
+	n, err := s.PublishStagedMemberships(ctx(t), tid)
+	require.NoError(t, err)
+	require.EqualValues(t, 2, n)
+	require.Equal(t, []string{"g1>u1:user", "g2>u2:user"}, memberships(t, s))
+
+	// A removal reported later in the round wins over the add before it,
+	// and an add after a removal wins over it.
+	require.NoError(t, s.StageMemberships(ctx(t), tid, []directory.Membership{u("g1", "u1"), u("g1", "u3")}, nil))
+	require.NoError(t, s.StageMemberships(ctx(t), tid, nil, []directory.Membership{u("g1", "u1"), u("g1", "u4")}))
+	require.NoError(t, s.StageMemberships(ctx(t), tid, []directory.Membership{u("g1", "u4")}, nil))
+	_, err = s.PublishStagedMemberships(ctx(t), tid)
+	require.NoError(t, err)
+	require.Equal(t, []string{"g1>u3:user", "g1>u4:user"}, memberships(t, s))
+
+	// An interrupted sync's staged rows are dropped with its inbox pages;
+	// another tenant's stage is left alone.
+	require.NoError(t, s.StageMemberships(ctx(t), tid, []directory.Membership{u("g5", "half")}, nil))
+	_, err = s.PurgeInbox(ctx(t), tid)
+	require.NoError(t, err)
+	_, err = s.PublishStagedMemberships(ctx(t), tid)
+	require.NoError(t, err)
+	require.Empty(t, memberships(t, s), "a full round that staged nothing leaves no memberships")
+	n, err = s.PublishStagedMemberships(ctx(t), "other")
+	require.NoError(t, err)
+	require.EqualValues(t, 1, n)
 }
 
 func testMarkDeleted(t *testing.T, _ Harness, s warehouse.Store) {

@@ -38,10 +38,19 @@ var (
 	// index. A RESTART checkpoint waits for the current transaction, holds
 	// off the next one until the copy is done, and lets the WAL start over.
 	restartAt int64 = 256 << 20
+	// restartRemainder bounds what a RESTART may have left to copy: it runs
+	// only right after a passive checkpoint has copied all but this many
+	// frames, so the writer it holds off waits a fraction of a second. A
+	// RESTART that had to copy gigabytes held the writer past its busy
+	// timeout and failed a 1M-user sync.
+	restartRemainder int64 = 4096
 )
 
 func startCheckpointer(path string) (*checkpointer, error) {
-	db, err := sql.Open("sqlite", path+"?_pragma=busy_timeout(10000)")
+	// A short busy timeout: a RESTART that waited long for the writer's
+	// transaction could find a big commit to copy while holding the next
+	// transaction off. Giving up and trying on the next tick is cheap.
+	db, err := sql.Open("sqlite", path+"?_pragma=busy_timeout(100)")
 	if err != nil {
 		return nil, err
 	}
@@ -67,14 +76,27 @@ func (c *checkpointer) run() {
 			continue
 		}
 		// PASSIVE never blocks the writer or readers: it copies what it can.
-		mode := "PASSIVE"
-		if fi.Size() >= restartAt {
-			mode = "RESTART"
+		frames, copied, err := c.checkpoint("PASSIVE")
+		if err != nil {
+			slog.Warn("sqlite checkpoint", "wal", c.wal, "err", err)
+			continue
 		}
-		if _, err := c.db.ExecContext(context.Background(), "PRAGMA wal_checkpoint("+mode+")"); err != nil {
-			slog.Warn("sqlite checkpoint", "wal", c.wal, "mode", mode, "err", err)
+		if fi.Size() >= restartAt && frames-copied <= restartRemainder {
+			// The writer may be in a long transaction; RESTART then gives up
+			// after the busy timeout, and the next tick tries again.
+			if _, _, err := c.checkpoint("RESTART"); err != nil {
+				slog.Debug("sqlite checkpoint restart", "wal", c.wal, "err", err)
+			}
 		}
 	}
+}
+
+// checkpoint runs one checkpoint and reports the WAL's frames and how many
+// of them are now in the database file.
+func (c *checkpointer) checkpoint(mode string) (frames, copied int64, err error) {
+	var busy int
+	err = c.db.QueryRowContext(context.Background(), "PRAGMA wal_checkpoint("+mode+")").Scan(&busy, &frames, &copied)
+	return frames, copied, err
 }
 
 func (c *checkpointer) close() error {

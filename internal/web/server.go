@@ -41,11 +41,12 @@ type Config struct {
 
 // Server serves the API, the console and the operational endpoints.
 type Server struct {
-	cfg   Config
-	mux   *http.ServeMux
-	log   *slog.Logger
-	pages *pages
-	snaps snapshots
+	cfg    Config
+	mux    *http.ServeMux
+	log    *slog.Logger
+	pages  *pages
+	snaps  snapshots
+	counts countCache
 }
 
 // New builds a server.

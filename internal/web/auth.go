@@ -4,9 +4,12 @@ import (
 	"crypto/rand"
 	"crypto/subtle"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/allot-dev/allot/internal/access"
 )
@@ -26,11 +29,25 @@ const (
 func (s *Server) authenticate(w http.ResponseWriter, hr *http.Request, api bool) (*request, error) {
 	r := &request{Request: hr}
 	if h := hr.Header.Get("Authorization"); h != "" {
-		scheme, tok, _ := strings.Cut(h, " ")
-		if !strings.EqualFold(scheme, "Bearer") {
-			return r, errorf(http.StatusUnauthorized, "unauthenticated", "Authorization: use Bearer <token>")
+		// Tokens are too long to guess, but every wrong one costs a
+		// database read: an address that keeps sending them is refused
+		// for a while, before the read.
+		client := s.clientKey("token", hr)
+		if d := s.limits.wait(s.now(), client); d > 0 {
+			return r, errTooMany(d)
 		}
-		p, err := s.cfg.Access.TokenPrincipal(hr.Context(), strings.TrimSpace(tok))
+		var p *access.Principal
+		scheme, tok, _ := strings.Cut(h, " ")
+		err := error(errorf(http.StatusUnauthorized, "unauthenticated", "Authorization: use Bearer <token>"))
+		if strings.EqualFold(scheme, "Bearer") {
+			p, err = s.cfg.Access.TokenPrincipal(hr.Context(), strings.TrimSpace(tok))
+		}
+		if err != nil && asError(err).Status == http.StatusUnauthorized {
+			if locks := s.limits.fail(s.now(), client); len(locks) > 0 {
+				s.auditLockouts(hr.Context(), hr, "api", locks)
+				return r, errTooMany(s.limits.wait(s.now(), client))
+			}
+		}
 		if err != nil {
 			return r, err
 		}
@@ -109,17 +126,37 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	name := strings.TrimSpace(r.PostFormValue("name"))
-	secret, sess, p, err := s.cfg.Access.Login(r.Context(), name, r.PostFormValue("password"))
-	if err != nil {
-		status, msg := http.StatusUnauthorized, "Wrong name or password, or the account is disabled."
-		if !errors.Is(err, access.ErrUnauthenticated) {
-			s.log.Error("sign-in failed", "err", err)
-			status, msg = http.StatusInternalServerError, "Sign-in failed; the server log has details."
-		}
+	refuse := func(status int, msg string) {
 		s.pages.render(w, status, "login", &page{Title: "Sign in", CSRF: c.Value,
 			Data: loginData{Next: next, Name: name, Error: msg}})
+	}
+	tooMany := func(d time.Duration) {
+		w.Header().Set("Retry-After", strconv.Itoa(retrySeconds(d)))
+		refuse(http.StatusTooManyRequests, fmt.Sprintf("Too many failed sign-in attempts. Try again in %d s.", retrySeconds(d)))
+	}
+	// A locked account or address is refused before the password is even
+	// checked: a right guess while locked must not get in.
+	account, client := s.accountKey(name), s.clientKey("signin", r)
+	if d := s.limits.wait(s.now(), account, client); d > 0 {
+		tooMany(d)
 		return
 	}
+	secret, sess, p, err := s.cfg.Access.Login(r.Context(), name, r.PostFormValue("password"))
+	if err != nil {
+		if !errors.Is(err, access.ErrUnauthenticated) {
+			s.log.Error("sign-in failed", "err", err)
+			refuse(http.StatusInternalServerError, "Sign-in failed; the server log has details.")
+			return
+		}
+		if locks := s.limits.fail(s.now(), account, client); len(locks) > 0 {
+			s.auditLockouts(r.Context(), r, "console", locks)
+			tooMany(s.limits.wait(s.now(), account, client))
+			return
+		}
+		refuse(http.StatusUnauthorized, "Wrong name or password, or the account is disabled.")
+		return
+	}
+	s.limits.succeed(account)
 	s.clearCookie(w, loginCSRFCookie)
 	s.setCookie(w, sessionCookie, secret, int(sess.ExpiresAt.Sub(sess.CreatedAt).Seconds()))
 	if p.MustChangePassword {

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/netip"
+	"strconv"
 	"strings"
 	"time"
 
@@ -37,6 +39,17 @@ type Config struct {
 	Pipeline *workflow.Pipeline
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
+	// Throttle limits failed sign-ins and failed bearer tokens; the zero
+	// value means the defaults.
+	Throttle Throttle
+	// TrustedProxies are the proxies whose X-Forwarded-For is believed when
+	// counting failed sign-ins per client address. Without them the peer's
+	// own address counts, whatever the request claims.
+	TrustedProxies []netip.Prefix
+	// MetricsPublic serves /metrics to anyone, for a Prometheus that
+	// scrapes over a private network without a token. Otherwise /metrics
+	// needs a principal allowed to read metrics on every tenant.
+	MetricsPublic bool
 }
 
 // Server serves the API, the console and the operational endpoints.
@@ -47,6 +60,7 @@ type Server struct {
 	pages  *pages
 	snaps  snapshots
 	counts countCache
+	limits *limiter
 }
 
 // New builds a server.
@@ -64,7 +78,7 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, mux: http.NewServeMux(), log: cfg.Logger, pages: ps}
+	s := &Server{cfg: cfg, mux: http.NewServeMux(), log: cfg.Logger, pages: ps, limits: newLimiter(cfg.Throttle)}
 	s.routes()
 	return s, nil
 }
@@ -169,6 +183,9 @@ func (s *Server) fail(w http.ResponseWriter, hr *http.Request, r *request, api b
 	if api {
 		writeAPIError(w, e)
 		return
+	}
+	if e.RetryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(e.RetryAfter))
 	}
 	if e.Status == http.StatusUnauthorized {
 		http.Redirect(w, hr, "/login?next="+urlQueryEscape(hr.URL.RequestURI()), http.StatusSeeOther)

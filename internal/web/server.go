@@ -135,7 +135,12 @@ const (
 // route registers an authenticated handler. API routes answer JSON errors;
 // console routes redirect to the sign-in page and render error pages.
 func (s *Server) route(pattern string, action access.Action, g gate, h handler) {
-	api := strings.Contains(pattern, "/api/")
+	s.handle(pattern, strings.Contains(pattern, "/api/"), action, g, h)
+}
+
+// handle registers an authenticated handler that answers errors as the API
+// does (api) or as the console does.
+func (s *Server) handle(pattern string, api bool, action access.Action, g gate, h handler) {
 	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, hr *http.Request) {
 		r, err := s.authenticate(w, hr, api)
 		if err == nil && g != signedIn && r.me.MustChangePassword && !api {
@@ -207,7 +212,18 @@ func (s *Server) routes() {
 	m := s.mux
 	m.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { writeJSON(w, 200, map[string]string{"status": "ok"}) })
 	m.HandleFunc("GET /readyz", s.readyz)
-	m.Handle("GET /metrics", s.cfg.Metrics.Handler())
+	if s.cfg.MetricsPublic {
+		m.Handle("GET /metrics", s.cfg.Metrics.Handler())
+	} else {
+		// Prometheus sends a bearer token; a signed-in administrator's
+		// browser sends the session. Errors are the API's: a scraper reads
+		// a status, not a sign-in page.
+		metrics := s.cfg.Metrics.Handler()
+		s.handle("GET /metrics", true, access.ReadMetrics, tenantWide, func(w http.ResponseWriter, r *request) error {
+			metrics.ServeHTTP(w, r.Request)
+			return nil
+		})
+	}
 	m.Handle("GET /static/", staticHandler())
 	m.HandleFunc("GET /favicon.ico", func(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/static/favicon.svg", http.StatusMovedPermanently)

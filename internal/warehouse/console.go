@@ -21,11 +21,13 @@ type ConsoleReader interface {
 	// those whose user principal name, display name or object id starts
 	// with it, ignoring ASCII case.
 	//
-	// The order is the primary key's, deliberately: an index on names would
-	// make every user of a bulk sync pay a random B-tree insert (measured on
-	// SQLite: +60 % on a 200,000-user upsert). A prefix search therefore
-	// reads users in id order until it has filled the page, which on a
-	// rare prefix means the whole tenant.
+	// The order is the primary key's, deliberately: an index on names makes
+	// every user of a bulk sync pay a random B-tree insert. Measured on
+	// SQLite, one index on (tenant_id, display_name COLLATE NOCASE) took a
+	// 200,000-user upsert from 1.5–2.0 s to 2.8–3.4 s, past its 2 s bar. A
+	// prefix search therefore reads users in id order until it has filled
+	// the page: instant for a common prefix, the whole tenant for a rare
+	// one (0.7–1 s for a million users on SQLite).
 	UsersPage(ctx context.Context, tenantID string, q PageQuery) (Page[directory.User], error)
 	// GroupsPage lists live groups by display name (ASCII case ignored, then
 	// id), along an index; a prefix keeps names starting with it.

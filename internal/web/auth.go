@@ -37,10 +37,11 @@ func (s *Server) authenticate(w http.ResponseWriter, hr *http.Request, api bool)
 			return r, errTooMany(d)
 		}
 		var p *access.Principal
-		scheme, tok, _ := strings.Cut(h, " ")
-		err := error(errorf(http.StatusUnauthorized, "unauthenticated", "Authorization: use Bearer <token>"))
-		if strings.EqualFold(scheme, "Bearer") {
+		var err error
+		if scheme, tok, _ := strings.Cut(h, " "); strings.EqualFold(scheme, "Bearer") {
 			p, err = s.cfg.Access.TokenPrincipal(hr.Context(), strings.TrimSpace(tok))
+		} else {
+			err = errorf(http.StatusUnauthorized, "unauthenticated", "Authorization: use Bearer <token>")
 		}
 		if err != nil && asError(err).Status == http.StatusUnauthorized {
 			if locks := s.limits.fail(s.now(), client); len(locks) > 0 {
@@ -183,24 +184,36 @@ func (s *Server) passwordForm(w http.ResponseWriter, r *request) error {
 
 func (s *Server) changePassword(w http.ResponseWriter, r *request) error {
 	current, next := r.PostFormValue("current"), r.PostFormValue("new")
-	fail := func(msg string) error {
+	failWith := func(status int, msg string) error {
 		p := s.newPage(r, "Change password", nil)
 		p.Flash = msg
-		s.pages.render(w, http.StatusUnprocessableEntity, "password", p)
+		s.pages.render(w, status, "password", p)
 		return nil
 	}
+	fail := func(msg string) error { return failWith(http.StatusUnprocessableEntity, msg) }
 	if next != r.PostFormValue("confirm") {
 		return fail("The new passwords do not match.")
+	}
+	// The current password is what keeps a stolen session from taking the
+	// account over: guessing it is throttled like signing in.
+	account, client := s.accountKey(r.me.Name), s.clientKey("signin", r.Request)
+	if d := s.limits.wait(s.now(), account, client); d > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(retrySeconds(d)))
+		return failWith(http.StatusTooManyRequests, fmt.Sprintf("Too many failed attempts. Try again in %d s.", retrySeconds(d)))
 	}
 	err := s.cfg.Access.ChangePassword(r.Context(), r.me.ID, current, next)
 	switch {
 	case errors.Is(err, access.ErrUnauthenticated):
+		if locks := s.limits.fail(s.now(), account, client); len(locks) > 0 {
+			s.auditLockouts(r.Context(), r.Request, "console", locks)
+		}
 		return fail("The current password is wrong.")
 	case errors.Is(err, access.ErrInvalid):
 		return fail(strings.TrimPrefix(err.Error(), "invalid "))
 	case err != nil:
 		return err
 	}
+	s.limits.succeed(account)
 	// ChangePassword ended every session; sign in again with the new
 	// password, which also issues a fresh session id.
 	secret, sess, _, err := s.cfg.Access.Login(r.Context(), r.me.Name, next)

@@ -277,3 +277,38 @@ func TestBearerTokenLockout(t *testing.T) {
 	require.Equal(t, http.StatusOK, status, "after the lockout the good token works")
 	require.Len(t, th.lockouts(), 1)
 }
+
+// Guessing the current password on the change-password form, with a
+// stolen session, is throttled like signing in.
+func TestChangePasswordGuessesLockTheAccount(t *testing.T) {
+	t.Parallel()
+	th := newThrottled(t, web.Config{})
+	c := (&env{t: t, url: th.url}).signIn("alice", testPassword)
+	change := func(current string) (int, string) {
+		resp := c.post(t, "/account/password", url.Values{"current": {current}, "new": {"a new long password"},
+			"confirm": {"a new long password"}}, true)
+		body := readAll(t, resp)
+		m := regexp.MustCompile(`class="flash[^"]*"[^>]*>([^<]*)<`).FindStringSubmatch(body)
+		msg := ""
+		if m != nil {
+			msg = m[1]
+		}
+		return resp.StatusCode, msg
+	}
+	for i := 1; i <= 4; i++ {
+		status, msg := change("a guess")
+		require.Equal(t, http.StatusUnprocessableEntity, status)
+		require.Contains(t, msg, "current password is wrong")
+	}
+	change("a guess")
+	status, msg := change(testPassword)
+	require.Equal(t, http.StatusTooManyRequests, status, "the right password while locked changes nothing")
+	require.Contains(t, msg, "Try again in 60 s")
+	signIn, _, _ := th.signInAttempt("alice", testPassword, "")
+	require.Equal(t, http.StatusTooManyRequests, signIn, "the account is locked for signing in too")
+
+	th.clock.advance(time.Minute)
+	status, _ = change(testPassword)
+	require.Equal(t, http.StatusSeeOther, status, "after the lockout the password changes")
+	require.Len(t, th.lockouts(), 1)
+}

@@ -115,12 +115,13 @@ func (s *syncBuffer) String() string {
 
 // serve runs `allot serve` until the test ends and returns its base URL and
 // what it printed once it was listening.
-func serve(t *testing.T, db string) (string, string) {
+func serve(t *testing.T, db string, flags ...string) (string, string) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	var out syncBuffer
 	done := make(chan int, 1)
-	go func() { done <- run(ctx, []string{"serve", "--db", db, "--addr", "127.0.0.1:0"}, &out, io.Discard) }()
+	args := append([]string{"serve", "--db", db, "--addr", "127.0.0.1:0"}, flags...)
+	go func() { done <- run(ctx, args, &out, io.Discard) }()
 	var url string
 	require.Eventually(t, func() bool {
 		m := regexp.MustCompile(`serving on (http://\S+)`).FindStringSubmatch(out.String())
@@ -149,11 +150,16 @@ func TestServeBootstrapsOnceAndAnswersHealth(t *testing.T) {
 	}
 	resp, err := http.Get(url + "/metrics")
 	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusUnauthorized, resp.StatusCode, "/metrics wants a token by default")
+
+	// A second server on the same database prints no password; with
+	// --metrics-public it serves /metrics to anyone.
+	url, out = serve(t, db, "--metrics-public")
+	require.False(t, strings.Contains(out, "password:"), out)
+	resp, err = http.Get(url + "/metrics")
+	require.NoError(t, err)
 	body, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
 	require.Contains(t, string(body), "go_goroutines")
-
-	// A second server on the same database prints no password.
-	_, out = serve(t, db)
-	require.False(t, strings.Contains(out, "password:"), out)
 }

@@ -8,7 +8,9 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -39,6 +41,11 @@ type serverOptions struct {
 	// smtpAddr, when set, delivers the pipeline's notifications (approval
 	// requests, "done" mails); otherwise they stay queued in the warehouse.
 	smtpAddr, smtpFrom string
+	// metricsPublic serves /metrics without authentication.
+	metricsPublic bool
+	// trustedProxies are the proxies whose X-Forwarded-For names the client
+	// when failed sign-ins are counted per address.
+	trustedProxies []string
 	// listening is called with the base URL once the port is open.
 	listening func(url string)
 }
@@ -51,7 +58,12 @@ func newServeCmd(c *cli) *cobra.Command {
 		Long: `serve runs allot: the JSON API under /api/v1, the web console, /metrics,
 /healthz and /readyz, plus the background workers (inventory syncs on a
 schedule). On the first start it creates the administrator account "admin"
-and prints its one-time password once.`,
+and prints its one-time password once.
+
+/metrics needs a bearer token of an account allowed to read metrics on every
+tenant (an administrator or an auditor), unless --metrics-public is set.
+Failed sign-ins are rate limited per account and per client address; behind
+a reverse proxy, name it with --trusted-proxy so its X-Forwarded-For counts.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if (opt.tlsCert == "") != (opt.tlsKey == "") {
@@ -78,7 +90,29 @@ and prints its one-time password once.`,
 	f.DurationVar(&opt.syncInterval, "sync-interval", time.Hour, "sync every tenant this often (0 disables the schedule)")
 	f.StringVar(&opt.smtpAddr, "smtp", os.Getenv("ALLOT_SMTP"), "SMTP relay host:port for notifications (env ALLOT_SMTP; empty keeps them queued)")
 	f.StringVar(&opt.smtpFrom, "smtp-from", "allot@localhost", "sender address of notifications")
+	f.BoolVar(&opt.metricsPublic, "metrics-public", false,
+		"serve /metrics without a token (only where the network keeps strangers out)")
+	f.StringSliceVar(&opt.trustedProxies, "trusted-proxy", nil,
+		"a proxy (address or CIDR, repeatable) whose X-Forwarded-For names the client for sign-in rate limits")
 	return cmd
+}
+
+// parseProxies reads --trusted-proxy values: CIDRs or single addresses.
+func parseProxies(vals []string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, v := range vals {
+		v = strings.TrimSpace(v)
+		if p, err := netip.ParsePrefix(v); err == nil {
+			out = append(out, p.Masked())
+			continue
+		}
+		a, err := netip.ParseAddr(v)
+		if err != nil {
+			return nil, fmt.Errorf("--trusted-proxy %q: want an address or a CIDR such as 10.0.0.0/8", v)
+		}
+		out = append(out, netip.PrefixFrom(a, a.BitLen()))
+	}
+	return out, nil
 }
 
 // bootstrapAdmin creates the first administrator on an empty installation
@@ -111,6 +145,10 @@ func graphClients(m graph.Metrics) func(directory.Tenant) (*graph.Client, error)
 // runServer runs workers and the HTTP server until ctx ends, then shuts
 // both down gracefully.
 func (c *cli) runServer(ctx context.Context, s warehouse.Store, opt serverOptions) error {
+	proxies, err := parseProxies(opt.trustedProxies)
+	if err != nil {
+		return err
+	}
 	logger := slog.New(slog.NewTextHandler(c.stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	metrics := web.NewMetrics(s)
 	syncer := &inventory.Syncer{Store: s, Logger: logger, Client: graphClients(metrics)}
@@ -144,7 +182,9 @@ func (c *cli) runServer(ctx context.Context, s warehouse.Store, opt serverOption
 	}
 	srv, err := web.New(web.Config{
 		Store: s, Access: acc, Pipeline: pipeline, Metrics: metrics, Logger: logger,
-		Secure: opt.secureCookies || opt.tlsCert != "",
+		Secure:         opt.secureCookies || opt.tlsCert != "",
+		MetricsPublic:  opt.metricsPublic,
+		TrustedProxies: proxies,
 		Sync: func(ctx context.Context, tenantID string) error {
 			_, err := jobs.Insert(ctx, inventory.SyncArgs{TenantID: tenantID}, nil)
 			return err

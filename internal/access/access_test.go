@@ -88,7 +88,7 @@ func TestRoleMatrix(t *testing.T) {
 		access.Approver:       {access.ReadDirectory, access.ReadPolicy, access.ReadRequests, access.DecideApproval},
 		access.Helpdesk:       {access.ReadDirectory, access.ReadPolicy, access.SubmitRequest, access.ReadRequests},
 		access.Requester:      {access.SubmitRequest, access.ReadRequests},
-		access.Auditor:        {access.ReadDirectory, access.ReadPolicy, access.ReadRequests, access.ReadAudit},
+		access.Auditor:        {access.ReadDirectory, access.ReadPolicy, access.ReadRequests, access.ReadAudit, access.ReadMetrics},
 	}
 	svc, _, ctx := setup(t)
 	poolE5 := access.Scope{TenantID: "contoso-id", Pool: "E5"}

@@ -54,11 +54,14 @@ const (
 	ManageTenants Action = "tenant.manage"
 	// ManageAccess: principals, delegations and tokens of others.
 	ManageAccess Action = "access.manage"
+	// ReadMetrics: the Prometheus metrics at /metrics. They name every
+	// tenant, so only a delegation over all tenants covers them.
+	ReadMetrics Action = "metrics.read"
 )
 
 // Actions lists every action.
 var Actions = []Action{ReadDirectory, ReadPolicy, WritePolicy, ApplyPlan, SubmitRequest, ReadRequests,
-	DecideApproval, ReadAudit, ManageTenants, ManageAccess}
+	DecideApproval, ReadAudit, ManageTenants, ManageAccess, ReadMetrics}
 
 var roleActions = map[Role][]Action{
 	Administrator:  Actions,
@@ -66,7 +69,7 @@ var roleActions = map[Role][]Action{
 	Approver:       {ReadDirectory, ReadPolicy, ReadRequests, DecideApproval},
 	Helpdesk:       {ReadDirectory, ReadPolicy, SubmitRequest, ReadRequests},
 	Requester:      {SubmitRequest, ReadRequests},
-	Auditor:        {ReadDirectory, ReadPolicy, ReadRequests, ReadAudit},
+	Auditor:        {ReadDirectory, ReadPolicy, ReadRequests, ReadAudit, ReadMetrics},
 }
 
 // Allows reports whether the role includes the action.

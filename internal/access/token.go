@@ -24,7 +24,7 @@ const (
 	ScopeRead = "read"
 )
 
-var readActions = []Action{ReadDirectory, ReadPolicy, ReadRequests, ReadAudit}
+var readActions = []Action{ReadDirectory, ReadPolicy, ReadRequests, ReadAudit, ReadMetrics}
 
 // ParseScopes validates token scopes: "*", "read", or action names.
 func ParseScopes(scopes []string) ([]string, error) {

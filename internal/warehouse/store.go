@@ -57,6 +57,7 @@ type Reader interface {
 	PolicyReader
 	AccessReader
 	WorkflowReader
+	ConsoleReader
 	GetTenant(ctx context.Context, nameOrID string) (directory.Tenant, error)
 	ListTenants(ctx context.Context) ([]directory.Tenant, error)
 

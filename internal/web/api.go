@@ -63,20 +63,26 @@ func decode(r *request, v any) error {
 	return nil
 }
 
-func paging(r *request) (offset, limit int, err error) {
+// pageQuery reads a list's paging parameters: q (a prefix to search for),
+// after or before (cursors from a previous page's next and prev) and limit.
+func pageQuery(r *request) (warehouse.PageQuery, error) {
 	q := r.URL.Query()
-	offset, limit = 0, 50
-	if v := q.Get("offset"); v != "" {
-		if offset, err = strconv.Atoi(v); err != nil || offset < 0 {
-			return 0, 0, errorf(http.StatusBadRequest, "bad_request", "offset: want a non-negative integer")
-		}
+	if q.Has("offset") {
+		return warehouse.PageQuery{}, errorf(http.StatusBadRequest, "bad_request",
+			"offset: lists page with cursors; pass a page's next as after= (or its prev as before=)")
 	}
+	pq := warehouse.PageQuery{Prefix: q.Get("q"), After: q.Get("after"), Before: q.Get("before")}
 	if v := q.Get("limit"); v != "" {
-		if limit, err = strconv.Atoi(v); err != nil || limit < 1 || limit > 1000 {
-			return 0, 0, errorf(http.StatusBadRequest, "bad_request", "limit: want an integer from 1 to 1000")
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > warehouse.MaxPageSize {
+			return pq, errorf(http.StatusBadRequest, "bad_request", fmt.Sprintf("limit: want an integer from 1 to %d", warehouse.MaxPageSize))
 		}
+		pq.Limit = n
 	}
-	return offset, limit, nil
+	if pq.After != "" && pq.Before != "" {
+		return pq, errorf(http.StatusBadRequest, "bad_request", "after and before: pass one of them")
+	}
+	return pq, nil
 }
 
 func (s *Server) apiMe(w http.ResponseWriter, r *request) error {
@@ -177,11 +183,11 @@ func (s *Server) apiSync(w http.ResponseWriter, r *request) error {
 }
 
 func (s *Server) apiUsers(w http.ResponseWriter, r *request) error {
-	offset, limit, err := paging(r)
+	pq, err := pageQuery(r)
 	if err != nil {
 		return err
 	}
-	l, err := s.users(r.Context(), r.tenant, r.URL.Query().Get("q"), offset, limit)
+	l, err := s.users(r.Context(), r.tenant, pq)
 	if err != nil {
 		return err
 	}
@@ -199,11 +205,11 @@ func (s *Server) apiUser(w http.ResponseWriter, r *request) error {
 }
 
 func (s *Server) apiGroups(w http.ResponseWriter, r *request) error {
-	offset, limit, err := paging(r)
+	pq, err := pageQuery(r)
 	if err != nil {
 		return err
 	}
-	l, err := s.groups(r.Context(), r.tenant, r.URL.Query().Get("q"), offset, limit)
+	l, err := s.groups(r.Context(), r.tenant, pq)
 	if err != nil {
 		return err
 	}
@@ -212,7 +218,11 @@ func (s *Server) apiGroups(w http.ResponseWriter, r *request) error {
 }
 
 func (s *Server) apiGroup(w http.ResponseWriter, r *request) error {
-	d, err := s.groupDetail(r.Context(), r.tenant, r.PathValue("id"))
+	pq, err := pageQuery(r)
+	if err != nil {
+		return err
+	}
+	d, err := s.groupDetail(r.Context(), r.tenant, r.PathValue("id"), pq)
 	if err != nil {
 		return err
 	}

@@ -4,9 +4,12 @@ import (
 	"crypto/rand"
 	"crypto/subtle"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/allot-dev/allot/internal/access"
 )
@@ -26,11 +29,26 @@ const (
 func (s *Server) authenticate(w http.ResponseWriter, hr *http.Request, api bool) (*request, error) {
 	r := &request{Request: hr}
 	if h := hr.Header.Get("Authorization"); h != "" {
-		scheme, tok, _ := strings.Cut(h, " ")
-		if !strings.EqualFold(scheme, "Bearer") {
-			return r, errorf(http.StatusUnauthorized, "unauthenticated", "Authorization: use Bearer <token>")
+		// Tokens are too long to guess, but every wrong one costs a
+		// database read: an address that keeps sending them is refused
+		// for a while, before the read.
+		client := s.clientKey("token", hr)
+		if d := s.limits.wait(s.now(), client); d > 0 {
+			return r, errTooMany(d)
 		}
-		p, err := s.cfg.Access.TokenPrincipal(hr.Context(), strings.TrimSpace(tok))
+		var p *access.Principal
+		var err error
+		if scheme, tok, _ := strings.Cut(h, " "); strings.EqualFold(scheme, "Bearer") {
+			p, err = s.cfg.Access.TokenPrincipal(hr.Context(), strings.TrimSpace(tok))
+		} else {
+			err = errorf(http.StatusUnauthorized, "unauthenticated", "Authorization: use Bearer <token>")
+		}
+		if err != nil && asError(err).Status == http.StatusUnauthorized {
+			if locks := s.limits.fail(s.now(), client); len(locks) > 0 {
+				s.auditLockouts(hr.Context(), hr, "api", locks)
+				return r, errTooMany(s.limits.wait(s.now(), client))
+			}
+		}
 		if err != nil {
 			return r, err
 		}
@@ -109,17 +127,37 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	name := strings.TrimSpace(r.PostFormValue("name"))
-	secret, sess, p, err := s.cfg.Access.Login(r.Context(), name, r.PostFormValue("password"))
-	if err != nil {
-		status, msg := http.StatusUnauthorized, "Wrong name or password, or the account is disabled."
-		if !errors.Is(err, access.ErrUnauthenticated) {
-			s.log.Error("sign-in failed", "err", err)
-			status, msg = http.StatusInternalServerError, "Sign-in failed; the server log has details."
-		}
+	refuse := func(status int, msg string) {
 		s.pages.render(w, status, "login", &page{Title: "Sign in", CSRF: c.Value,
 			Data: loginData{Next: next, Name: name, Error: msg}})
+	}
+	tooMany := func(d time.Duration) {
+		w.Header().Set("Retry-After", strconv.Itoa(retrySeconds(d)))
+		refuse(http.StatusTooManyRequests, fmt.Sprintf("Too many failed sign-in attempts. Try again in %d s.", retrySeconds(d)))
+	}
+	// A locked account or address is refused before the password is even
+	// checked: a right guess while locked must not get in.
+	account, client := s.accountKey(name), s.clientKey("signin", r)
+	if d := s.limits.wait(s.now(), account, client); d > 0 {
+		tooMany(d)
 		return
 	}
+	secret, sess, p, err := s.cfg.Access.Login(r.Context(), name, r.PostFormValue("password"))
+	if err != nil {
+		if !errors.Is(err, access.ErrUnauthenticated) {
+			s.log.Error("sign-in failed", "err", err)
+			refuse(http.StatusInternalServerError, "Sign-in failed; the server log has details.")
+			return
+		}
+		if locks := s.limits.fail(s.now(), account, client); len(locks) > 0 {
+			s.auditLockouts(r.Context(), r, "console", locks)
+			tooMany(s.limits.wait(s.now(), account, client))
+			return
+		}
+		refuse(http.StatusUnauthorized, "Wrong name or password, or the account is disabled.")
+		return
+	}
+	s.limits.succeed(account)
 	s.clearCookie(w, loginCSRFCookie)
 	s.setCookie(w, sessionCookie, secret, int(sess.ExpiresAt.Sub(sess.CreatedAt).Seconds()))
 	if p.MustChangePassword {
@@ -146,24 +184,36 @@ func (s *Server) passwordForm(w http.ResponseWriter, r *request) error {
 
 func (s *Server) changePassword(w http.ResponseWriter, r *request) error {
 	current, next := r.PostFormValue("current"), r.PostFormValue("new")
-	fail := func(msg string) error {
+	failWith := func(status int, msg string) error {
 		p := s.newPage(r, "Change password", nil)
 		p.Flash = msg
-		s.pages.render(w, http.StatusUnprocessableEntity, "password", p)
+		s.pages.render(w, status, "password", p)
 		return nil
 	}
+	fail := func(msg string) error { return failWith(http.StatusUnprocessableEntity, msg) }
 	if next != r.PostFormValue("confirm") {
 		return fail("The new passwords do not match.")
+	}
+	// The current password is what keeps a stolen session from taking the
+	// account over: guessing it is throttled like signing in.
+	account, client := s.accountKey(r.me.Name), s.clientKey("signin", r.Request)
+	if d := s.limits.wait(s.now(), account, client); d > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(retrySeconds(d)))
+		return failWith(http.StatusTooManyRequests, fmt.Sprintf("Too many failed attempts. Try again in %d s.", retrySeconds(d)))
 	}
 	err := s.cfg.Access.ChangePassword(r.Context(), r.me.ID, current, next)
 	switch {
 	case errors.Is(err, access.ErrUnauthenticated):
+		if locks := s.limits.fail(s.now(), account, client); len(locks) > 0 {
+			s.auditLockouts(r.Context(), r.Request, "console", locks)
+		}
 		return fail("The current password is wrong.")
 	case errors.Is(err, access.ErrInvalid):
 		return fail(strings.TrimPrefix(err.Error(), "invalid "))
 	case err != nil:
 		return err
 	}
+	s.limits.succeed(account)
 	// ChangePassword ended every session; sign in again with the new
 	// password, which also issues a fresh session id.
 	secret, sess, _, err := s.cfg.Access.Login(r.Context(), r.me.Name, next)

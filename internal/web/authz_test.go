@@ -30,6 +30,7 @@ func authzEnv(t *testing.T) *env {
 	e.account("helpdesk", grant{access.Helpdesk, contoso})
 	e.account("requester", grant{access.Requester, contoso})
 	e.account("auditor", grant{access.Auditor, contoso})
+	e.account("auditor-all", grant{access.Auditor, access.Scope{}})
 	e.account("fab-lm", grant{access.LicenseManager, access.Scope{TenantID: "fabrikam-id"}})
 	root := e.token("root")
 	for _, p := range []engine.Pool{e5Pool(), visioPool()} {
@@ -48,7 +49,7 @@ func visioPool() engine.Pool {
 		Assignments: engine.Selector{Rules: []string{`user.department -eq "Engineering"`}}}
 }
 
-var accounts = []string{"root", "lm", "lm-e5", "approver", "helpdesk", "requester", "auditor", "fab-lm"}
+var accounts = []string{"root", "lm", "lm-e5", "approver", "helpdesk", "requester", "auditor", "auditor-all", "fab-lm"}
 
 // Each role can do exactly what it should, on exactly its scope, via the API.
 func TestAPIAuthorization(t *testing.T) {
@@ -58,7 +59,7 @@ func TestAPIAuthorization(t *testing.T) {
 	for _, a := range accounts {
 		tokens[a] = e.token(a)
 	}
-	readers := []string{"root", "lm", "approver", "helpdesk", "auditor"}
+	readers := []string{"root", "lm", "approver", "helpdesk", "auditor", "auditor-all"}
 	const T = "/api/v1/tenants/contoso"
 	e5, visio := e5Pool(), visioPool()
 	cases := []struct {
@@ -77,15 +78,18 @@ func TestAPIAuthorization(t *testing.T) {
 		{"PUT", T + "/pools/Visio%20eng", visio, []string{"root", "lm"}},
 		{"POST", T + "/pools/preview", visio, readers},
 		{"GET", T + "/plan", nil, append([]string{"lm-e5"}, readers...)},
-		{"GET", T + "/audit", nil, []string{"root", "lm", "auditor"}},
-		{"GET", "/api/v1/audit", nil, []string{"root"}},
+		{"GET", T + "/audit", nil, []string{"root", "lm", "auditor", "auditor-all"}},
+		{"GET", "/api/v1/audit", nil, []string{"root", "auditor-all"}},
 		{"POST", T + "/sync", nil, []string{"root"}},
-		{"GET", "/api/v1/tenants/fabrikam", nil, []string{"root", "fab-lm"}},
-		{"GET", "/api/v1/tenants/fabrikam/pools", nil, []string{"root", "fab-lm"}},
+		{"GET", "/api/v1/tenants/fabrikam", nil, []string{"root", "auditor-all", "fab-lm"}},
+		{"GET", "/api/v1/tenants/fabrikam/pools", nil, []string{"root", "auditor-all", "fab-lm"}},
+		// Metrics name every tenant: only a delegation over all of them
+		// reads them, and only roles that read everything.
+		{"GET", "/metrics", nil, []string{"root", "auditor-all"}},
 		// The pipeline is not wired into this server: allowed callers get
 		// 501, everyone else is refused before that.
 		{"GET", T + "/approvals", nil, []string{"root", "approver"}},
-		{"GET", T + "/requests", nil, []string{"root", "lm", "lm-e5", "approver", "helpdesk", "requester", "auditor"}},
+		{"GET", T + "/requests", nil, []string{"root", "lm", "lm-e5", "approver", "helpdesk", "requester", "auditor", "auditor-all"}},
 		{"POST", T + "/plan/apply", map[string]any{"pools": []string{"E5 IT"}}, []string{"root", "lm", "lm-e5"}},
 		{"POST", T + "/requests", map[string]any{"operation": "add_group_member", "user_id": "u", "group_id": "g"},
 			[]string{"root", "lm", "helpdesk", "requester"}},
@@ -145,15 +149,16 @@ func TestConsoleAuthorization(t *testing.T) {
 		path    string
 		allowed []string
 	}{
-		{"/t/contoso/", []string{"root", "lm", "approver", "helpdesk", "auditor"}},
-		{"/t/contoso/users", []string{"root", "lm", "approver", "helpdesk", "auditor"}},
-		{"/t/contoso/pools", []string{"root", "lm", "lm-e5", "approver", "helpdesk", "auditor"}},
+		{"/t/contoso/", []string{"root", "lm", "approver", "helpdesk", "auditor", "auditor-all"}},
+		{"/t/contoso/users", []string{"root", "lm", "approver", "helpdesk", "auditor", "auditor-all"}},
+		{"/t/contoso/pools", []string{"root", "lm", "lm-e5", "approver", "helpdesk", "auditor", "auditor-all"}},
 		{"/t/contoso/pools/new", []string{"root", "lm", "lm-e5"}},
-		{"/t/contoso/pools/Visio%20eng", []string{"root", "lm", "approver", "helpdesk", "auditor"}},
-		{"/t/contoso/plan", []string{"root", "lm", "lm-e5", "approver", "helpdesk", "auditor"}},
-		{"/t/contoso/audit", []string{"root", "lm", "auditor"}},
-		{"/t/fabrikam/", []string{"root", "fab-lm"}},
-		{"/t/fabrikam/audit", []string{"root", "fab-lm"}},
+		{"/t/contoso/pools/Visio%20eng", []string{"root", "lm", "approver", "helpdesk", "auditor", "auditor-all"}},
+		{"/t/contoso/plan", []string{"root", "lm", "lm-e5", "approver", "helpdesk", "auditor", "auditor-all"}},
+		{"/t/contoso/audit", []string{"root", "lm", "auditor", "auditor-all"}},
+		{"/t/fabrikam/", []string{"root", "auditor-all", "fab-lm"}},
+		{"/t/fabrikam/audit", []string{"root", "auditor-all", "fab-lm"}},
+		{"/metrics", []string{"root", "auditor-all"}},
 	}
 	for _, who := range accounts {
 		c := e.signIn(who, testPassword)

@@ -3,9 +3,11 @@ package web_test
 import (
 	"context"
 	"fmt"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -148,9 +150,12 @@ func (b *browser) typeInto(css, text string) {
 }
 
 // The whole console journey in a real browser: sign in with the one-time
-// password, check the dashboard against the simulator, create a pool with a
-// rule while watching the validation and the preview, apply the plan, see
-// the changes land, approve a removal, and find it in the audit log.
+// password, check the dashboard against the simulator, page through and
+// search the users, create a pool with a rule while watching the
+// validation and the preview, apply the plan and see the changes land; then
+// narrow the pool's rule in the editor, see the preview name who would lose
+// the license, save, apply, approve a removal in the inbox, see it done in
+// the simulated tenant, and find it and the edit in the audit log.
 func TestConsoleInBrowser(t *testing.T) {
 	e := setup(t, 300, true)
 	b := newBrowser(t, e.url)
@@ -180,9 +185,18 @@ func TestConsoleInBrowser(t *testing.T) {
 		require.Equal(t, strconv.Itoa(max(0, k.PrepaidEnabled-k.ConsumedUnits)), b.attr(row+" .available", "data-value"), k.SkuPartNumber)
 	}
 
-	// Users and why they hold their licenses.
-	b.open("/t/contoso/users?q=sales")
+	// Users, a page at a time, searchable by the start of a name, and why
+	// they hold their licenses.
+	b.open("/t/contoso/users")
+	require.Equal(t, 50, eval[int](b, `document.querySelectorAll('[data-testid=users-table] tbody tr').length`))
 	b.shot("users")
+	b.do(chromedp.Click(chromedp.CSS(`a[rel=next]`)))
+	b.waitNav(`location.search.includes('after=') && !!document.querySelector('a[rel=prev]')`)
+	b.shot("users-page-2")
+	someone := e.sim.Users()[42]
+	b.open("/t/contoso/users?q=" + url.QueryEscape(strings.ToUpper(someone.DisplayName[:4])))
+	require.Contains(t, b.text(`[data-testid=users-table]`), someone.UserPrincipalName, "found by the start of the name, any case")
+	b.shot("users-search")
 	var withGroupLicense string
 	for _, l := range e.sim.AllLicenseStates() {
 		if l.AssignedByGroup != "" {
@@ -195,6 +209,9 @@ func TestConsoleInBrowser(t *testing.T) {
 	b.shot("user")
 	b.open("/t/contoso/groups")
 	b.shot("groups")
+	b.do(chromedp.Click(chromedp.CSS(`[data-testid=groups-table] tbody tr a`)))
+	b.waitNav(`!!document.querySelector('[data-testid=members-table]')`)
+	b.shot("group")
 
 	// A new pool: the rule is checked as it is typed, the preview follows.
 	b.open("/t/contoso/pools")
@@ -234,18 +251,42 @@ func TestConsoleInBrowser(t *testing.T) {
 		require.True(t, e.sim.IsMember(c.GroupID, c.UserID), "%s was added in the simulated tenant", c.UPN)
 	}
 
-	// Narrow the pool: the senior sales people it granted the group to
-	// lose it, but only once an approver says so.
+	// Narrow the pool in the editor: its rule now keeps only the account
+	// executives of sales. The preview names exactly who would lose the
+	// group, and saving and applying sends those removals to the approvals
+	// inbox.
+	narrowed := pool
+	narrowed.Assignments.Rules = []string{`user.department -eq "Sales" -and user.jobTitle -eq "Account Executive"`}
+	narrowed.RemovalApproval = true
+	want = evaluate(t, e, narrowed)
+	require.GreaterOrEqual(t, len(want.Removals), 2, "the pool granted the group to sales people of other titles")
+	require.Empty(t, want.Adds)
+	require.LessOrEqual(t, len(want.Removals), 25, "few enough for the preview to list them all")
+	var wantUPNs []string
+	for _, c := range want.Removals {
+		wantUPNs = append(wantUPNs, c.UPN)
+	}
 	b.open("/t/contoso/pools/Teams%20for%20Sales")
-	b.typeInto(`textarea[name=exclude_rule]`, `user.jobTitle -startsWith "Senior"`)
-	b.waitFor(`document.querySelectorAll('[data-testid=rule-ok]').length === 2`, 20*time.Second)
-	b.waitFor(`+(document.querySelector('[data-testid=preview-removals]')?.textContent || 0) > 0`, 30*time.Second)
+	require.Equal(t, pool.Assignments.Rules[0], eval[string](b, `document.querySelector('textarea[name=assign_rule]').value`),
+		"the editor shows the stored rule")
+	b.waitFor(`document.querySelector('[data-testid=preview-removals]')?.textContent === '0'`, 30*time.Second)
+	b.typeInto(`textarea[name=assign_rule]`, narrowed.Assignments.Rules[0])
+	b.waitFor(`document.querySelector('[data-testid=rule-ok]')?.textContent.includes('Account Executive')`, 20*time.Second)
+	b.waitFor(fmt.Sprintf(`document.querySelector('[data-testid=preview-removals]')?.textContent === '%d'`, len(want.Removals)), 30*time.Second)
+	listed := eval[[]string](b, `[...document.querySelectorAll('[data-testid=preview-removal-list] li[data-user]')].map(li => li.firstChild.textContent.trim())`)
+	require.ElementsMatch(t, wantUPNs, listed, "the preview names who would lose the license")
+	require.Equal(t, len(want.Removals), eval[int](b, `[...document.querySelectorAll('[data-testid=preview-removal-list] li[data-user]')].filter(li => li.textContent.includes('needs approval')).length`),
+		"and says each removal needs approval")
 	b.shot("pool-edit-removals")
 	b.do(chromedp.Click(chromedp.CSS(`button[type=submit]`)))
 	b.waitNav(`location.search === '?saved=1'`)
+	stored, err := e.store.GetPool(context.Background(), e.tenant.ID, "Teams for Sales")
+	require.NoError(t, err)
+	require.Contains(t, string(stored.Spec), "Account Executive", "the edited rule was saved")
+
 	b.open("/t/contoso/plan")
-	removals := b.text(`[data-testid=plan-removals]`)
-	require.NotEqual(t, "0", removals)
+	require.Equal(t, strconv.Itoa(len(want.Removals)), b.text(`[data-testid=plan-removals]`))
+	b.shot("plan-removals")
 	b.do(chromedp.Evaluate[chromedp.Void](`window.confirm = () => true`),
 		chromedp.Click(chromedp.CSS(`form.apply button.primary`)))
 	b.waitNav(`location.pathname !== '/t/contoso/plan'`)
@@ -255,7 +296,9 @@ func TestConsoleInBrowser(t *testing.T) {
 		b.open("/t/contoso/approvals")
 	}
 	n := eval[int](b, `document.querySelectorAll('input[name=change]').length`)
-	require.Equal(t, removals, strconv.Itoa(n), "every removal waits for approval")
+	require.Equal(t, len(want.Removals), n, "every removal waits for approval")
+	inbox := eval[[]string](b, `[...document.querySelectorAll('[data-testid=approvals-table] tbody tr td:nth-child(2)')].map(td => td.textContent.trim())`)
+	require.ElementsMatch(t, wantUPNs, inbox, "the inbox names the people the preview named")
 	b.shot("approvals")
 	chosen := eval[string](b, `document.querySelector('input[name=change]').value`)
 	b.do(chromedp.Click(chromedp.CSS(`input[name=change]`)), chromedp.Click(chromedp.CSS(`button[value=approve]`)))
@@ -283,10 +326,13 @@ func TestConsoleInBrowser(t *testing.T) {
 	require.NoError(t, err)
 	require.Contains(t, b.text(`[data-testid=audit-table]`), u.UserPrincipalName)
 	b.shot("audit")
+	b.open("/t/contoso/audit?action=pool.update")
+	require.Contains(t, b.text(`[data-testid=audit-table]`), "Teams for Sales", "the edit of the pool is in the audit log")
+	b.shot("audit-pool-edit")
 }
 
-// evaluate computes what the engine plans for one extra pool, independently
-// of the server.
+// evaluate computes what the engine plans for one pool (added, or in place
+// of the stored pool of that name), independently of the server.
 func evaluate(t *testing.T, e *env, pool engine.Pool) *engine.PoolPlan {
 	t.Helper()
 	ctx := context.Background()
@@ -294,6 +340,7 @@ func evaluate(t *testing.T, e *env, pool engine.Pool) *engine.PoolPlan {
 	require.NoError(t, err)
 	policy, err := planning.LoadPolicy(ctx, e.store, e.tenant.ID)
 	require.NoError(t, err)
+	policy.Pools = slices.DeleteFunc(policy.Pools, func(p engine.Pool) bool { return p.Name == pool.Name })
 	policy.Pools = append(policy.Pools, pool)
 	plan, err := engine.Evaluate(snap, policy)
 	require.NoError(t, err)

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/allot-dev/allot/internal/access"
-	"github.com/allot-dev/allot/internal/directory"
 	"github.com/allot-dev/allot/internal/engine"
 	"github.com/allot-dev/allot/internal/warehouse"
 )
@@ -83,8 +82,11 @@ func (s *Server) pageSync(w http.ResponseWriter, r *request) error {
 }
 
 func (s *Server) pageUsers(w http.ResponseWriter, r *request) error {
-	offset, _ := strconv.Atoi(r.URL.Query().Get("offset"))
-	l, err := s.users(r.Context(), r.tenant, r.URL.Query().Get("q"), max(offset, 0), 50)
+	pq, err := pageQuery(r)
+	if err != nil {
+		return err
+	}
+	l, err := s.users(r.Context(), r.tenant, pq)
 	if err != nil {
 		return err
 	}
@@ -102,8 +104,11 @@ func (s *Server) pageUser(w http.ResponseWriter, r *request) error {
 }
 
 func (s *Server) pageGroups(w http.ResponseWriter, r *request) error {
-	offset, _ := strconv.Atoi(r.URL.Query().Get("offset"))
-	l, err := s.groups(r.Context(), r.tenant, r.URL.Query().Get("q"), max(offset, 0), 50)
+	pq, err := pageQuery(r)
+	if err != nil {
+		return err
+	}
+	l, err := s.groups(r.Context(), r.tenant, pq)
 	if err != nil {
 		return err
 	}
@@ -112,7 +117,11 @@ func (s *Server) pageGroups(w http.ResponseWriter, r *request) error {
 }
 
 func (s *Server) pageGroup(w http.ResponseWriter, r *request) error {
-	d, err := s.groupDetail(r.Context(), r.tenant, r.PathValue("id"))
+	pq, err := pageQuery(r)
+	if err != nil {
+		return err
+	}
+	d, err := s.groupDetail(r.Context(), r.tenant, r.PathValue("id"), pq)
 	if err != nil {
 		return err
 	}
@@ -245,17 +254,16 @@ func (s *Server) poolForm(r *request, p engine.Pool, original string) (*poolForm
 	for _, b := range p.Bundle {
 		pf.Bundle[nameOr(byRef[strings.ToLower(b.Sku)], b.Sku)] = true
 	}
-	if err := s.cfg.Store.ScanGroups(r.Context(), r.tenant.ID, func(g directory.Group) error {
-		if !g.Deleted && g.IsLicenseGroup() {
-			row := GroupRow{ID: g.ID, DisplayName: g.DisplayName}
-			for _, al := range g.AssignedLicenses {
-				row.Licenses = append(row.Licenses, nameOr(byRef[strings.ToLower(al.SkuID)], al.SkuID))
-			}
-			pf.LicenseGroups = append(pf.LicenseGroups, row)
-		}
-		return nil
-	}); err != nil {
+	lgs, err := s.cfg.Store.LicenseGroups(r.Context(), r.tenant.ID)
+	if err != nil {
 		return nil, err
+	}
+	for _, g := range lgs {
+		row := GroupRow{ID: g.ID, DisplayName: g.DisplayName}
+		for _, al := range g.AssignedLicenses {
+			row.Licenses = append(row.Licenses, nameOr(byRef[strings.ToLower(al.SkuID)], al.SkuID))
+		}
+		pf.LicenseGroups = append(pf.LicenseGroups, row)
 	}
 	return pf, nil
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"strconv"
 
 	"github.com/allot-dev/allot/internal/access"
 	"github.com/allot-dev/allot/internal/directory"
@@ -21,6 +22,8 @@ type Error struct {
 	Message string
 	// Fields lists per-field problems of a rejected document (pool specs).
 	Fields []FieldProblem
+	// RetryAfter, in seconds, is sent as Retry-After with a 429.
+	RetryAfter int
 }
 
 // FieldProblem is one invalid field, by path (pools[0].assignments.rules[1]).
@@ -96,6 +99,14 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 }
 
 func writeAPIError(w http.ResponseWriter, e *Error) {
+	if e.RetryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(e.RetryAfter))
+	}
+	if e.Status == http.StatusUnauthorized {
+		// RFC 6750: say which scheme would work (Prometheus and curl users
+		// see it first).
+		w.Header().Set("WWW-Authenticate", `Bearer realm="allot"`)
+	}
 	body := map[string]any{"code": e.Code, "message": e.Message}
 	if len(e.Fields) > 0 {
 		body["fields"] = e.Fields

@@ -43,11 +43,12 @@ type cachedSnap struct {
 const maxSnapshotAge = 5 * time.Minute
 
 // fingerprint changes whenever the warehouse copy of a tenant's directory
-// does: a sync writes sync state, fulfilment settles changes.
-func (s *Server) fingerprint(ctx context.Context, tenantID string) (string, error) {
+// does: a sync writes sync state, fulfilment settles changes. It returns
+// the change queue's counts by status too, read on the way.
+func (s *Server) fingerprint(ctx context.Context, tenantID string) (string, map[string]int64, error) {
 	counts, err := s.cfg.Store.CountChanges(ctx, warehouse.ChangeFilter{TenantID: tenantID})
 	if err != nil {
-		return "", err
+		return "", nil, err
 	}
 	fp := fmt.Sprintf("done=%d failed=%d", counts[warehouse.ChangeDone], counts[warehouse.ChangeFailed])
 	for _, res := range syncResources {
@@ -56,15 +57,15 @@ func (s *Server) fingerprint(ctx context.Context, tenantID string) (string, erro
 			continue
 		}
 		if err != nil {
-			return "", err
+			return "", nil, err
 		}
 		fp += " " + res + "=" + st.UpdatedAt.String()
 	}
-	return fp, nil
+	return fp, counts, nil
 }
 
 func (s *Server) snapshot(ctx context.Context, tenantID string) (*engine.Snapshot, error) {
-	fp, err := s.fingerprint(ctx, tenantID)
+	fp, _, err := s.fingerprint(ctx, tenantID)
 	if err != nil {
 		return nil, err
 	}
@@ -83,6 +84,53 @@ func (s *Server) snapshot(ctx context.Context, tenantID string) (*engine.Snapsho
 	}
 	s.snaps.m[tenantID] = cachedSnap{snap: snap, fingerprint: fp, at: now}
 	return snap, nil
+}
+
+// directoryState is what the dashboard and the lists count: the size of the
+// directory, cached like snapshots (counting a million users reads them
+// all, and the answer changes only when the fingerprint does), and the
+// change queue by status, read fresh.
+type directoryState struct {
+	counts  warehouse.DirectoryCounts
+	changes map[string]int64
+}
+
+// countCache has its own lock: a snapshot load holds the snapshots' lock
+// for seconds, and the dashboard must not wait for it.
+type countCache struct {
+	mu sync.Mutex
+	m  map[string]cachedCounts
+}
+
+type cachedCounts struct {
+	counts      warehouse.DirectoryCounts
+	fingerprint string
+	at          time.Time
+}
+
+func (s *Server) directory(ctx context.Context, tenantID string) (directoryState, error) {
+	fp, changes, err := s.fingerprint(ctx, tenantID)
+	if err != nil {
+		return directoryState{}, err
+	}
+	now := s.now()
+	s.counts.mu.Lock()
+	c, ok := s.counts.m[tenantID]
+	s.counts.mu.Unlock()
+	if ok && c.fingerprint == fp && now.Sub(c.at) < maxSnapshotAge {
+		return directoryState{counts: c.counts, changes: changes}, nil
+	}
+	counts, err := s.cfg.Store.DirectoryCounts(ctx, tenantID)
+	if err != nil {
+		return directoryState{}, err
+	}
+	s.counts.mu.Lock()
+	if s.counts.m == nil {
+		s.counts.m = map[string]cachedCounts{}
+	}
+	s.counts.m[tenantID] = cachedCounts{counts: counts, fingerprint: fp, at: now}
+	s.counts.mu.Unlock()
+	return directoryState{counts: counts, changes: changes}, nil
 }
 
 // plan evaluates the stored policy against the (cached) snapshot: what the

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/netip"
+	"strconv"
 	"strings"
 	"time"
 
@@ -37,15 +39,28 @@ type Config struct {
 	Pipeline *workflow.Pipeline
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
+	// Throttle limits failed sign-ins and failed bearer tokens; the zero
+	// value means the defaults.
+	Throttle Throttle
+	// TrustedProxies are the proxies whose X-Forwarded-For is believed when
+	// counting failed sign-ins per client address. Without them the peer's
+	// own address counts, whatever the request claims.
+	TrustedProxies []netip.Prefix
+	// MetricsPublic serves /metrics to anyone, for a Prometheus that
+	// scrapes over a private network without a token. Otherwise /metrics
+	// needs a principal allowed to read metrics on every tenant.
+	MetricsPublic bool
 }
 
 // Server serves the API, the console and the operational endpoints.
 type Server struct {
-	cfg   Config
-	mux   *http.ServeMux
-	log   *slog.Logger
-	pages *pages
-	snaps snapshots
+	cfg    Config
+	mux    *http.ServeMux
+	log    *slog.Logger
+	pages  *pages
+	snaps  snapshots
+	counts countCache
+	limits *limiter
 }
 
 // New builds a server.
@@ -63,7 +78,7 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, mux: http.NewServeMux(), log: cfg.Logger, pages: ps}
+	s := &Server{cfg: cfg, mux: http.NewServeMux(), log: cfg.Logger, pages: ps, limits: newLimiter(cfg.Throttle)}
 	s.routes()
 	return s, nil
 }
@@ -120,7 +135,12 @@ const (
 // route registers an authenticated handler. API routes answer JSON errors;
 // console routes redirect to the sign-in page and render error pages.
 func (s *Server) route(pattern string, action access.Action, g gate, h handler) {
-	api := strings.Contains(pattern, "/api/")
+	s.handle(pattern, strings.Contains(pattern, "/api/"), action, g, h)
+}
+
+// handle registers an authenticated handler that answers errors as the API
+// does (api) or as the console does.
+func (s *Server) handle(pattern string, api bool, action access.Action, g gate, h handler) {
 	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, hr *http.Request) {
 		r, err := s.authenticate(w, hr, api)
 		if err == nil && g != signedIn && r.me.MustChangePassword && !api {
@@ -169,6 +189,9 @@ func (s *Server) fail(w http.ResponseWriter, hr *http.Request, r *request, api b
 		writeAPIError(w, e)
 		return
 	}
+	if e.RetryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(e.RetryAfter))
+	}
 	if e.Status == http.StatusUnauthorized {
 		http.Redirect(w, hr, "/login?next="+urlQueryEscape(hr.URL.RequestURI()), http.StatusSeeOther)
 		return
@@ -189,7 +212,18 @@ func (s *Server) routes() {
 	m := s.mux
 	m.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { writeJSON(w, 200, map[string]string{"status": "ok"}) })
 	m.HandleFunc("GET /readyz", s.readyz)
-	m.Handle("GET /metrics", s.cfg.Metrics.Handler())
+	if s.cfg.MetricsPublic {
+		m.Handle("GET /metrics", s.cfg.Metrics.Handler())
+	} else {
+		// Prometheus sends a bearer token; a signed-in administrator's
+		// browser sends the session. Errors are the API's: a scraper reads
+		// a status, not a sign-in page.
+		metrics := s.cfg.Metrics.Handler()
+		s.handle("GET /metrics", true, access.ReadMetrics, tenantWide, func(w http.ResponseWriter, r *request) error {
+			metrics.ServeHTTP(w, r.Request)
+			return nil
+		})
+	}
 	m.Handle("GET /static/", staticHandler())
 	m.HandleFunc("GET /favicon.ico", func(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/static/favicon.svg", http.StatusMovedPermanently)

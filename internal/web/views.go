@@ -52,7 +52,7 @@ type LicenseError struct {
 // Dashboard is a tenant's overview.
 type Dashboard struct {
 	Tenant         directory.Tenant      `json:"tenant"`
-	Counts         warehouse.Counts      `json:"counts"`
+	Counts         DashboardCounts       `json:"counts"`
 	Skus           []SkuRow              `json:"skus"`
 	MonthlyCents   int64                 `json:"monthly_cost_cents"`
 	Currency       string                `json:"currency,omitempty"`
@@ -62,6 +62,18 @@ type Dashboard struct {
 	SyncStates     []warehouse.SyncState `json:"sync_states"`
 	LastSyncFailed string                `json:"last_sync_error,omitempty"`
 }
+
+// DashboardCounts sizes a tenant's directory and its change queue.
+type DashboardCounts struct {
+	warehouse.DirectoryCounts
+	// OpenChanges counts changes not finished yet: pending approval, open
+	// or claimed.
+	OpenChanges int64 `json:"open_changes"`
+}
+
+// maxDashboardErrors is how many license errors the dashboard lists; it
+// counts all of them.
+const maxDashboardErrors = 20
 
 // syncResources are the inventory resources whose state the dashboard shows.
 var syncResources = []string{"users", "groups", "licenses", "skus", "mailboxes"}
@@ -88,10 +100,12 @@ func skuRows(skus []directory.Sku) []SkuRow {
 
 func (s *Server) dashboard(ctx context.Context, t directory.Tenant) (*Dashboard, error) {
 	d := &Dashboard{Tenant: t, Errors: []LicenseError{}, SyncStates: []warehouse.SyncState{}}
-	var err error
-	if d.Counts, err = s.cfg.Store.Counts(ctx, t.ID); err != nil {
+	dir, err := s.directory(ctx, t.ID)
+	if err != nil {
 		return nil, err
 	}
+	d.Counts = DashboardCounts{DirectoryCounts: dir.counts, OpenChanges: dir.changes[warehouse.ChangePendingApproval] +
+		dir.changes[warehouse.ChangeOpen] + dir.changes[warehouse.ChangeClaimed]}
 	skus, err := s.cfg.Store.ListSkus(ctx, t.ID)
 	if err != nil {
 		return nil, err
@@ -105,20 +119,16 @@ func (s *Server) dashboard(ctx context.Context, t directory.Tenant) (*Dashboard,
 		}
 		parts[r.SkuID] = r.PartNumber
 	}
-	var errUsers []string
-	if err := s.cfg.Store.ScanLicenseStates(ctx, t.ID, func(l directory.LicenseState) error {
-		if l.Error == "" && l.State != directory.StateError && l.State != directory.StateActiveWithError {
-			return nil
-		}
-		d.ErrorCount++
-		if len(d.Errors) < 20 {
-			d.Errors = append(d.Errors, LicenseError{UserID: l.UserID, Sku: nameOr(parts[l.SkuID], l.SkuID),
-				GroupID: l.AssignedByGroup, State: l.State, Error: l.Error})
-			errUsers = append(errUsers, l.UserID)
-		}
-		return nil
-	}); err != nil {
+	n, failed, err := s.cfg.Store.LicenseErrors(ctx, t.ID, maxDashboardErrors)
+	if err != nil {
 		return nil, err
+	}
+	d.ErrorCount = int(n)
+	var errUsers []string
+	for _, l := range failed {
+		d.Errors = append(d.Errors, LicenseError{UserID: l.UserID, Sku: nameOr(parts[l.SkuID], l.SkuID),
+			GroupID: l.AssignedByGroup, State: l.State, Error: l.Error})
+		errUsers = append(errUsers, l.UserID)
 	}
 	if len(errUsers) > 0 {
 		us, err := s.cfg.Store.GetUsers(ctx, t.ID, errUsers)
@@ -172,77 +182,65 @@ type UserRow struct {
 	Licenses    []string `json:"licenses"`
 }
 
-// Listing is one page of a filtered list.
+// Listing is one page of a list, walked with cursors: the API returns
+// next and prev, which the caller passes back as ?after= and ?before=.
 type Listing[T any] struct {
-	Query  string `json:"query,omitempty"`
-	Total  int    `json:"total"`
-	Offset int    `json:"offset"`
-	Limit  int    `json:"limit"`
-	Items  []T    `json:"items"`
+	// Query is the search the list was filtered with.
+	Query string `json:"query,omitempty"`
+	// Order says how the list is sorted: "id" or "display_name".
+	Order string `json:"order"`
+	Limit int    `json:"limit"`
+	Items []T    `json:"items"`
+	// Next continues the list (?after=Next); empty on the last page.
+	Next string `json:"next,omitempty"`
+	// Prev goes back (?before=Prev); empty on the first page.
+	Prev string `json:"prev,omitempty"`
+	// Total is the length of the whole list when it costs nothing to know
+	// (the unfiltered lists, from the dashboard's counts); 0 otherwise.
+	Total int64 `json:"total,omitempty"`
 }
 
-// Next is the offset of the next page, or -1 at the end.
-func (l Listing[T]) Next() int {
-	if l.Offset+l.Limit >= l.Total {
-		return -1
+func listing[T, U any](q warehouse.PageQuery, order string, p warehouse.Page[U]) *Listing[T] {
+	limit := q.Limit
+	if limit <= 0 {
+		limit = warehouse.DefaultPageSize
 	}
-	return l.Offset + l.Limit
+	return &Listing[T]{Query: strings.TrimSpace(q.Prefix), Order: order, Limit: limit, Items: []T{}, Next: p.Next, Prev: p.Prev}
 }
 
-// Prev is the offset of the previous page, or -1 at the start.
-func (l Listing[T]) Prev() int {
-	if l.Offset == 0 {
-		return -1
-	}
-	return max(0, l.Offset-l.Limit)
-}
-
-func matches(q string, fields ...string) bool {
-	if q == "" {
-		return true
-	}
-	for _, f := range fields {
-		if strings.Contains(strings.ToLower(f), q) {
-			return true
-		}
-	}
-	return false
-}
-
-func (s *Server) users(ctx context.Context, t directory.Tenant, q string, offset, limit int) (*Listing[UserRow], error) {
-	l := &Listing[UserRow]{Query: q, Offset: offset, Limit: limit, Items: []UserRow{}}
-	q = strings.ToLower(strings.TrimSpace(q))
-	var page []directory.User
-	if err := s.cfg.Store.ScanUsers(ctx, t.ID, func(u directory.User) error {
-		if u.Deleted || !matches(q, u.DisplayName, u.UserPrincipalName, u.Department, u.JobTitle, u.ID) {
-			return nil
-		}
-		if l.Total >= offset && len(page) < limit {
-			page = append(page, u)
-		}
-		l.Total++
-		return nil
-	}); err != nil {
+func (s *Server) users(ctx context.Context, t directory.Tenant, q warehouse.PageQuery) (*Listing[UserRow], error) {
+	p, err := s.cfg.Store.UsersPage(ctx, t.ID, q)
+	if err != nil {
 		return nil, err
+	}
+	l := listing[UserRow](q, "id", p)
+	if l.Query == "" {
+		dir, err := s.directory(ctx, t.ID)
+		if err != nil {
+			return nil, err
+		}
+		l.Total = dir.counts.Users
 	}
 	skus, err := s.skuNames(ctx, t.ID)
 	if err != nil {
 		return nil, err
 	}
-	held := map[string][]string{}
-	for _, u := range page {
-		held[u.ID] = nil
+	ids := make([]string, len(p.Items))
+	for i, u := range p.Items {
+		ids[i] = u.ID
 	}
-	if err := s.cfg.Store.ScanLicenseStates(ctx, t.ID, func(ls directory.LicenseState) error {
-		name := nameOr(skus[ls.SkuID], ls.SkuID)
-		if v, ok := held[ls.UserID]; ok && !slices.Contains(v, name) {
-			held[ls.UserID] = append(v, name)
-		}
-		return nil
-	}); err != nil {
+	states, err := s.cfg.Store.LicenseStatesOf(ctx, t.ID, ids)
+	if err != nil {
 		return nil, err
 	}
-	for _, u := range page {
+	held := map[string][]string{}
+	for _, ls := range states {
+		name := nameOr(skus[ls.SkuID], ls.SkuID)
+		if v := held[ls.UserID]; !slices.Contains(v, name) {
+			held[ls.UserID] = append(v, name)
+		}
+	}
+	for _, u := range p.Items {
 		lic := held[u.ID]
 		sort.Strings(lic)
 		l.Items = append(l.Items, UserRow{ID: u.ID, UPN: u.UserPrincipalName, DisplayName: u.DisplayName,
@@ -323,31 +321,27 @@ func (s *Server) userDetail(ctx context.Context, t directory.Tenant, id string) 
 	}
 	// Grants say which pool put a membership or a direct SKU there.
 	poolOfGroup, poolOfSku := map[string]string{}, map[string]string{}
-	if err := s.cfg.Store.ScanGrants(ctx, t.ID, func(g warehouse.Grant) error {
-		if g.UserID == id {
-			if g.GroupID != "" {
-				poolOfGroup[g.GroupID] = g.Pool
-			} else {
-				poolOfSku[strings.ToLower(g.SkuID)] = g.Pool
-			}
-		}
-		return nil
-	}); err != nil {
+	grants, err := s.cfg.Store.GrantsOf(ctx, t.ID, id)
+	if err != nil {
 		return nil, err
 	}
-	var groupIDs []string
-	if err := s.cfg.Store.ScanMemberships(ctx, t.ID, func(m directory.Membership) error {
-		if m.MemberID == id {
-			groupIDs = append(groupIDs, m.GroupID)
+	for _, g := range grants {
+		if g.GroupID != "" {
+			poolOfGroup[g.GroupID] = g.Pool
+		} else {
+			poolOfSku[strings.ToLower(g.SkuID)] = g.Pool
 		}
-		return nil
-	}); err != nil {
+	}
+	groupIDs, err := s.cfg.Store.UserGroupIDs(ctx, t.ID, id)
+	if err != nil {
 		return nil, err
 	}
-	if err := s.cfg.Store.ScanLicenseStates(ctx, t.ID, func(l directory.LicenseState) error {
-		if l.UserID != id {
-			return nil
-		}
+	direct := slices.Clone(groupIDs)
+	states, err := s.cfg.Store.LicenseStatesOf(ctx, t.ID, []string{id})
+	if err != nil {
+		return nil, err
+	}
+	for _, l := range states {
 		h := HeldLicense{SkuID: l.SkuID, Sku: nameOr(skus[l.SkuID], l.SkuID), Via: "direct", State: l.State, Error: l.Error,
 			Disabled: l.DisabledPlans, Pool: poolOfSku[strings.ToLower(l.SkuID)]}
 		if l.AssignedByGroup != "" {
@@ -357,9 +351,6 @@ func (s *Server) userDetail(ctx context.Context, t directory.Tenant, id string) 
 			}
 		}
 		d.Licenses = append(d.Licenses, h)
-		return nil
-	}); err != nil {
-		return nil, err
 	}
 	groups, err := s.cfg.Store.GetGroups(ctx, t.ID, groupIDs)
 	if err != nil {
@@ -376,11 +367,7 @@ func (s *Server) userDetail(ctx context.Context, t directory.Tenant, id string) 
 	}
 	sort.Slice(d.Licenses, func(i, j int) bool { return d.Licenses[i].Sku < d.Licenses[j].Sku })
 	for _, g := range groups {
-		direct := false
-		for _, id := range groupIDs {
-			direct = direct || id == g.ID
-		}
-		if !direct || g.Deleted {
+		if !slices.Contains(direct, g.ID) || g.Deleted {
 			continue
 		}
 		d.Groups = append(d.Groups, MemberOf{GroupID: g.ID, Name: g.DisplayName, Kind: string(g.Kind()),
@@ -399,64 +386,81 @@ type GroupRow struct {
 	Rule        string   `json:"membership_rule,omitempty"`
 	Licenses    []string `json:"licenses"`
 	Members     int      `json:"members"`
-	ITShopOnly  bool     `json:"it_shop_only,omitempty"`
+	// MembersCapped says Members stopped counting at maxListedMembers.
+	MembersCapped bool `json:"members_capped,omitempty"`
+	ITShopOnly    bool `json:"it_shop_only,omitempty"`
 }
 
-func (s *Server) groups(ctx context.Context, t directory.Tenant, q string, offset, limit int) (*Listing[GroupRow], error) {
-	l := &Listing[GroupRow]{Query: q, Offset: offset, Limit: limit, Items: []GroupRow{}}
-	q = strings.ToLower(strings.TrimSpace(q))
+// maxListedMembers bounds the member count of each group in a list of
+// groups: counting a million-member group for every page of the list
+// would cost more than the page. The group's own page counts them all.
+const maxListedMembers = 10_000
+
+func (s *Server) groups(ctx context.Context, t directory.Tenant, q warehouse.PageQuery) (*Listing[GroupRow], error) {
+	p, err := s.cfg.Store.GroupsPage(ctx, t.ID, q)
+	if err != nil {
+		return nil, err
+	}
+	l := listing[GroupRow](q, "display_name", p)
+	if l.Query == "" {
+		dir, err := s.directory(ctx, t.ID)
+		if err != nil {
+			return nil, err
+		}
+		l.Total = dir.counts.Groups
+	}
 	skus, err := s.skuNames(ctx, t.ID)
 	if err != nil {
 		return nil, err
 	}
-	idx := map[string]int{}
-	if err := s.cfg.Store.ScanGroups(ctx, t.ID, func(g directory.Group) error {
-		if g.Deleted || !matches(q, g.DisplayName, g.Description, g.Mail, g.ID) {
-			return nil
-		}
-		if l.Total >= offset && len(l.Items) < limit {
-			row := GroupRow{ID: g.ID, DisplayName: g.DisplayName, Kind: string(g.Kind()), Dynamic: g.IsDynamic(),
-				Rule: g.MembershipRule, Licenses: []string{}, ITShopOnly: g.ITShopOnly}
-			for _, al := range g.AssignedLicenses {
-				row.Licenses = append(row.Licenses, nameOr(skus[al.SkuID], al.SkuID))
-			}
-			idx[g.ID] = len(l.Items)
-			l.Items = append(l.Items, row)
-		}
-		l.Total++
-		return nil
-	}); err != nil {
+	ids := make([]string, len(p.Items))
+	for i, g := range p.Items {
+		ids[i] = g.ID
+	}
+	members, err := s.cfg.Store.CountMembers(ctx, t.ID, ids, maxListedMembers)
+	if err != nil {
 		return nil, err
 	}
-	if err := s.cfg.Store.ScanMemberships(ctx, t.ID, func(m directory.Membership) error {
-		if i, ok := idx[m.GroupID]; ok {
-			l.Items[i].Members++
+	for _, g := range p.Items {
+		row := GroupRow{ID: g.ID, DisplayName: g.DisplayName, Kind: string(g.Kind()), Dynamic: g.IsDynamic(),
+			Rule: g.MembershipRule, Licenses: []string{}, ITShopOnly: g.ITShopOnly, Members: members[g.ID],
+			MembersCapped: members[g.ID] >= maxListedMembers}
+		for _, al := range g.AssignedLicenses {
+			row.Licenses = append(row.Licenses, nameOr(skus[al.SkuID], al.SkuID))
 		}
-		return nil
-	}); err != nil {
-		return nil, err
+		l.Items = append(l.Items, row)
 	}
 	return l, nil
 }
 
-// GroupDetail is one group with its members and the pool that manages it.
+// MemberRow is a direct member of a group: a user, or a nested group.
+type MemberRow struct {
+	ID          string `json:"id"`
+	Type        string `json:"type"` // user, group, …
+	DisplayName string `json:"display_name"`
+	UPN         string `json:"user_principal_name,omitempty"`
+	Department  string `json:"department,omitempty"`
+	Enabled     bool   `json:"account_enabled,omitempty"`
+}
+
+// GroupDetail is one group with a page of its members and the pool that
+// manages it.
 type GroupDetail struct {
 	Group    directory.Group `json:"group"`
 	Licenses []string        `json:"licenses"`
-	Members  []UserRow       `json:"members"`
-	// MemberCount counts every direct member; Members lists the first ones.
+	// Members is one page of the direct members, in object-id order.
+	Members *Listing[MemberRow] `json:"members"`
+	// MemberCount counts every direct member.
 	MemberCount int    `json:"member_count"`
 	Pool        string `json:"managed_by_pool,omitempty"`
 }
 
-const maxGroupMembers = 200
-
-func (s *Server) groupDetail(ctx context.Context, t directory.Tenant, id string) (*GroupDetail, error) {
+func (s *Server) groupDetail(ctx context.Context, t directory.Tenant, id string, q warehouse.PageQuery) (*GroupDetail, error) {
 	g, err := s.cfg.Store.GetGroup(ctx, t.ID, id)
 	if err != nil {
 		return nil, err
 	}
-	d := &GroupDetail{Group: g, Licenses: []string{}, Members: []UserRow{}}
+	d := &GroupDetail{Group: g, Licenses: []string{}}
 	skus, err := s.skuNames(ctx, t.ID)
 	if err != nil {
 		return nil, err
@@ -464,25 +468,49 @@ func (s *Server) groupDetail(ctx context.Context, t directory.Tenant, id string)
 	for _, al := range g.AssignedLicenses {
 		d.Licenses = append(d.Licenses, nameOr(skus[al.SkuID], al.SkuID))
 	}
-	var ids []string
-	if err := s.cfg.Store.ScanMemberships(ctx, t.ID, func(m directory.Membership) error {
-		if m.GroupID == id {
-			d.MemberCount++
-			if len(ids) < maxGroupMembers && m.MemberType == directory.MemberUser {
-				ids = append(ids, m.MemberID)
-			}
-		}
-		return nil
-	}); err != nil {
-		return nil, err
-	}
-	us, err := s.cfg.Store.GetUsers(ctx, t.ID, ids)
+	counts, err := s.cfg.Store.CountMembers(ctx, t.ID, []string{id}, 0)
 	if err != nil {
 		return nil, err
 	}
+	d.MemberCount = counts[id]
+	q.Prefix = "" // members are paged, not searched
+	p, err := s.cfg.Store.GroupMembersPage(ctx, t.ID, id, q)
+	if err != nil {
+		return nil, err
+	}
+	d.Members = listing[MemberRow](q, "id", p)
+	d.Members.Total = int64(d.MemberCount)
+	var userIDs, groupIDs []string
+	for _, m := range p.Items {
+		if m.MemberType == directory.MemberUser {
+			userIDs = append(userIDs, m.MemberID)
+		} else if m.MemberType == directory.MemberGroup {
+			groupIDs = append(groupIDs, m.MemberID)
+		}
+	}
+	us, err := s.cfg.Store.GetUsers(ctx, t.ID, userIDs)
+	if err != nil {
+		return nil, err
+	}
+	gs, err := s.cfg.Store.GetGroups(ctx, t.ID, groupIDs)
+	if err != nil {
+		return nil, err
+	}
+	users, groups := map[string]directory.User{}, map[string]directory.Group{}
 	for _, u := range us {
-		d.Members = append(d.Members, UserRow{ID: u.ID, UPN: u.UserPrincipalName, DisplayName: u.DisplayName,
-			Department: u.Department, JobTitle: u.JobTitle, Enabled: u.AccountEnabled})
+		users[u.ID] = u
+	}
+	for _, g := range gs {
+		groups[g.ID] = g
+	}
+	for _, m := range p.Items {
+		row := MemberRow{ID: m.MemberID, Type: string(m.MemberType)}
+		if u, ok := users[m.MemberID]; ok {
+			row.DisplayName, row.UPN, row.Department, row.Enabled = u.DisplayName, u.UserPrincipalName, u.Department, u.AccountEnabled
+		} else if g, ok := groups[m.MemberID]; ok {
+			row.DisplayName = g.DisplayName
+		}
+		d.Members.Items = append(d.Members.Items, row)
 	}
 	pools, err := s.pools(ctx, t.ID)
 	if err != nil {

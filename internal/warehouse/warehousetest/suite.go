@@ -63,6 +63,9 @@ func Run(t *testing.T, h Harness) {
 		{"Notifications", testNotifications},
 		{"WriteBudget", testWriteBudget},
 		{"LicenseRows", testLicenseRows},
+		{"ConsoleUsersPaging", testConsoleUsersPaging},
+		{"ConsoleGroupsPaging", testConsoleGroupsPaging},
+		{"ConsoleDetails", testConsoleDetails},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/allot-dev/allot/internal/graph"
 	"github.com/allot-dev/allot/internal/graphsim"
@@ -239,19 +240,30 @@ func TestDebugLogsCarryIDsButNoSecrets(t *testing.T) {
 func TestRateLimitKeepsWithinBudget(t *testing.T) {
 	t.Parallel()
 	budget := &graphsim.Budget{ResourceUnits: 40, ResourceWindow: time.Second}
-	list := func(limits graph.Limits) (throttles int64, took time.Duration) {
+	// Four callers page at once through one client: the limiter is per
+	// tenant, so together they must stay within the budget, while without it
+	// four streams outrun 40 requests a second even on a loaded machine.
+	list := func(limits graph.Limits) (throttles int64, took time.Duration, err error) {
 		var m counters
-		_, c := setup(t, graphsim.Config{Users: 600, TimeScale: 1, Budget: budget}, func(cfg *graph.Config) {
+		_, c := setup(t, graphsim.Config{Users: 150, TimeScale: 1, Budget: budget}, func(cfg *graph.Config) {
 			cfg.Metrics, cfg.Limits = m.funcs(), limits
 		})
 		start := time.Now()
-		require.NoError(t, c.ListUsers(context.Background(), graph.UserListOptions{Select: []string{"id"}, Top: 10}, Discard[graph.User]))
-		return m.throttled.Load(), time.Since(start)
+		var g errgroup.Group
+		for range 4 {
+			g.Go(func() error {
+				return c.ListUsers(context.Background(), graph.UserListOptions{Select: []string{"id"}, Top: 10}, Discard[graph.User])
+			})
+		}
+		err = g.Wait()
+		return m.throttled.Load(), time.Since(start), err
 	}
-	throttles, took := list(graph.Limits{RequestsPerSecond: 30, Burst: 5})
+	throttles, took, err := list(graph.Limits{RequestsPerSecond: 30, Burst: 5})
+	require.NoError(t, err)
 	require.Zero(t, throttles)
 	require.Greater(t, took, 1500*time.Millisecond, "60 pages at 30/s after a burst of 5")
 
-	throttles, _ = list(graph.Limits{})
+	// Without the limiter the budget runs out; the retries may give up too.
+	throttles, _, _ = list(graph.Limits{})
 	require.Positive(t, throttles, "without the limiter the budget runs out")
 }

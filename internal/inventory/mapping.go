@@ -1,6 +1,8 @@
 package inventory
 
 import (
+	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/allot-dev/allot/internal/directory"
@@ -161,6 +163,29 @@ func licenseStates(userID string, in []graph.LicenseAssignmentState) []directory
 			AssignedByGroup: strings.ToLower(l.AssignedByGroup), State: l.State, Error: l.Error, LastUpdated: l.LastUpdatedDateTime})
 	}
 	return out
+}
+
+// sameLicenseStates reports whether two sets of one user's license states
+// say the same, whatever their order and the order of disabled plans.
+func sameLicenseStates(a, b []directory.LicenseState) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	keys := func(ls []directory.LicenseState) []string {
+		out := make([]string, len(ls))
+		for i, l := range ls {
+			dp := slices.Clone(l.DisabledPlans)
+			slices.Sort(dp)
+			at := "-"
+			if l.LastUpdated != nil {
+				at = strconv.FormatInt(l.LastUpdated.UnixMilli(), 10)
+			}
+			out[i] = strings.Join([]string{l.SkuID, l.AssignedByGroup, l.State, l.Error, at, strings.Join(dp, ",")}, "\x00")
+		}
+		slices.Sort(out)
+		return out
+	}
+	return slices.Equal(keys(a), keys(b))
 }
 
 func sku(s *graph.SubscribedSku) directory.Sku {

@@ -37,7 +37,16 @@ func sqliteDSN(path string, readOnly bool) string {
 	// stay on SQLite's default (memory, spilling to a temp file past 64 KiB):
 	// in memory they made modernc's allocator return memory to the OS after
 	// every statement, which cost more than the writes.
-	dsn := path + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)" +
+	//
+	// The writer waits up to a minute for the lock: a RESTART checkpoint
+	// holds writers off while it copies the WAL's last frames, which on a
+	// loaded machine took longer than 10 s and failed a 1M-user sync with
+	// SQLITE_BUSY. Waiting is always better than failing a sync.
+	busy := "60000"
+	if readOnly {
+		busy = "10000"
+	}
+	dsn := path + "?_pragma=busy_timeout(" + busy + ")&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)" +
 		"&_pragma=foreign_keys(1)&_txlock=immediate"
 	if readOnly {
 		return dsn + "&_pragma=query_only(1)"

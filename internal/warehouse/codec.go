@@ -220,6 +220,11 @@ func encodeLicenseState(tc timeCodec, tenantID string, l *directory.LicenseState
 	return []any{tenantID, l.UserID, l.SkuID, l.AssignedByGroup, jsonList(l.DisabledPlans), l.State, l.Error, tc(l.LastUpdated)}
 }
 
+// licenseStateKey appends a license state's primary key (see appendSortKey).
+func licenseStateKey(b []byte, l *directory.LicenseState) []byte {
+	return appendSortKey(b, l.UserID, l.SkuID, l.AssignedByGroup)
+}
+
 func scanLicenseState(r rowScanner) (directory.LicenseState, error) {
 	var l directory.LicenseState
 	err := r.Scan(&l.TenantID, &l.UserID, &l.SkuID, &l.AssignedByGroup, scanJSON{&l.DisabledPlans}, &l.State,

@@ -374,11 +374,12 @@ func (q *queries) ReplaceLicenseStates(ctx context.Context, tenantID string, use
 		if err := deleteWhereIn(ctx, c, "license_states", "user_id", tenantID, userIDs); err != nil {
 			return err
 		}
-		rs := make([][]any, len(states))
-		for i := range states {
-			rs[i] = encodeLicenseState(c.time, tenantID, &states[i])
+		order := sortedUnique(states, licenseStateKey)
+		rs := make([][]any, len(order))
+		for i, j := range order {
+			rs[i] = encodeLicenseState(c.time, tenantID, &states[j])
 		}
-		return c.bulkUpsert(ctx, licenseStatesTable, licenseStatesTable.dedupe(rs))
+		return c.bulkUpsert(ctx, licenseStatesTable, rs)
 	})
 }
 

@@ -2,7 +2,6 @@ package warehouse
 
 import (
 	"fmt"
-	"sort"
 	"strings"
 )
 
@@ -30,53 +29,6 @@ func (t table) upsertSuffix() string {
 		return " ON CONFLICT (" + strings.Join(t.key, ", ") + ") DO NOTHING"
 	}
 	return " ON CONFLICT (" + strings.Join(t.key, ", ") + ") DO UPDATE SET " + strings.Join(set, ", ")
-}
-
-// keyOf returns the primary-key values of an encoded row, for de-duplication.
-// Key columns are always strings; they lead the column list.
-func (t table) keyOf(row []any) string {
-	if len(t.key) == 2 {
-		return row[0].(string) + "\x00" + row[1].(string)
-	}
-	var b strings.Builder
-	for i := range t.key {
-		b.WriteString(row[i].(string))
-		b.WriteByte(0)
-	}
-	return b.String()
-}
-
-// dedupe keeps the last row per primary key and returns the rows in key
-// order. PostgreSQL refuses to update the same row twice in one statement,
-// and "last one wins" is what a caller that sends the same object twice in
-// one batch means. Key order matters for speed: Entra ids are random GUIDs,
-// and inserting them sorted touches each B-tree page once per statement
-// instead of once per row.
-func (t table) dedupe(rows [][]any) [][]any {
-	if len(rows) < 2 {
-		return rows
-	}
-	type keyed struct {
-		k string
-		r []any
-	}
-	seen := make(map[string]int, len(rows))
-	out := make([]keyed, 0, len(rows))
-	for _, r := range rows {
-		k := t.keyOf(r)
-		if i, ok := seen[k]; ok {
-			out[i].r = r
-			continue
-		}
-		seen[k] = len(out)
-		out = append(out, keyed{k, r})
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].k < out[j].k })
-	res := make([][]any, len(out))
-	for i := range out {
-		res[i] = out[i].r
-	}
-	return res
 }
 
 func contains(list []string, s string) bool {
@@ -127,15 +79,3 @@ var (
 		key:  []string{"tenant_id", "user_id"},
 	}
 )
-
-// keyOf relies on key columns leading the column list; catch a table that
-// breaks the rule at start-up rather than with a wrong de-duplication.
-func init() {
-	for _, t := range []table{usersTable, groupsTable, membershipsTable, licenseStatesTable, skusTable, mailboxesTable, grantsTable} {
-		for i, k := range t.key {
-			if t.cols[i] != k {
-				panic(fmt.Sprintf("warehouse: table %s: key column %s must come first", t.name, k))
-			}
-		}
-	}
-}

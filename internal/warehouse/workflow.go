@@ -1124,9 +1124,7 @@ func (q *queries) PauseWriteBudget(ctx context.Context, tenantID string, d time.
 // ---- license rows ----
 
 func (q *queries) PutLicenseStates(ctx context.Context, tenantID string, ls []directory.LicenseState) error {
-	return upsert(ctx, q, licenseStatesTable, ls, func(b []byte, l *directory.LicenseState) []byte {
-		return appendSortKey(b, l.UserID, l.SkuID, l.AssignedByGroup)
-	}, func(c conn, l *directory.LicenseState) []any {
+	return upsert(ctx, q, licenseStatesTable, ls, licenseStateKey, func(c conn, l *directory.LicenseState) []any {
 		return encodeLicenseState(c.time, tenantID, l)
 	})
 }

@@ -11,8 +11,8 @@
 // transaction together with its removal from the inbox, so the warehouse
 // never holds half a page, and delta links are stored only after their
 // whole round has been applied. A full round's memberships are the
-// exception that proves the rule: they are staged page by page and replace
-// the tenant's memberships in one statement when the round ends, so readers
-// see either the old set or the new one, and the write is a sorted append
-// instead of random inserts into two large indexes.
+// exception that proves the rule: they are collected in memory, compactly,
+// page by page, and replace the tenant's memberships in one transaction when
+// the round ends, so readers see either the old set or the new one. An
+// interrupted round loses only what it collected and is fetched again.
 package inventory

@@ -21,6 +21,9 @@ type processor struct {
 	seenUsers    map[string]struct{}
 	seenGroups   map[string]struct{}
 	seenLicensed map[string]struct{}
+	// members collects a full groups round's memberships; they replace the
+	// tenant's when the round ends (see finish).
+	members warehouse.MembershipSet
 }
 
 func newProcessor(r *run) *processor {
@@ -345,12 +348,15 @@ func (p *processor) groups(ctx context.Context, tx warehouse.Tx, items []graph.G
 	if err := tx.UpsertGroups(ctx, p.r.t.ID, groups); err != nil {
 		return n, err
 	}
-	// A full round replaces every membership of the tenant: it stages them
-	// and the round's end publishes them (see finish). A large group's
+	// A full round replaces every membership of the tenant: it collects
+	// them and the round's end stores them (see finish). A large group's
 	// members span several pages, so no single page could replace them.
 	if full {
-		if err := tx.StageMemberships(ctx, p.r.t.ID, adds, dels); err != nil {
-			return n, err
+		for _, m := range adds {
+			p.members.Add(m.GroupID, m.MemberID, m.MemberType)
+		}
+		for _, m := range dels {
+			p.members.Remove(m.GroupID, m.MemberID)
 		}
 	} else {
 		if err := tx.UpsertMemberships(ctx, p.r.t.ID, adds); err != nil {

@@ -368,7 +368,7 @@ func (r *run) finish(ctx context.Context) error {
 		link, full := r.links[res], r.full[res]
 		r.mu.Unlock()
 		if full && res == ResGroups {
-			if _, err := r.s.Store.PublishStagedMemberships(ctx, r.t.ID); err != nil {
+			if _, err := r.s.Store.ReplaceMemberships(ctx, r.t.ID, &r.proc.members); err != nil {
 				return err
 			}
 		}

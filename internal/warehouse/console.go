@@ -34,9 +34,9 @@ type ConsoleReader interface {
 	GroupsPage(ctx context.Context, tenantID string, q PageQuery) (Page[directory.Group], error)
 	// GroupMembersPage lists a group's direct members in member-id order.
 	GroupMembersPage(ctx context.Context, tenantID, groupID string, q PageQuery) (Page[directory.Membership], error)
-	// CountMembers counts the direct members of each group, stopping at
-	// atMost (0: no limit) so that a list of groups never counts a
-	// million-member group in full.
+	// CountMembers counts the direct members of each group, capped at
+	// atMost (0: no cap). Counts are stored with each group's member list,
+	// so this reads one row per group.
 	CountMembers(ctx context.Context, tenantID string, groupIDs []string, atMost int) (map[string]int, error)
 	// LicenseStatesOf returns the license states of the given users, in
 	// user, SKU, group order.
@@ -218,7 +218,6 @@ func (p pageSQL) text() (string, []any) {
 // paged runs a keyset query and turns its rows into a page; key gives a
 // row's cursor parts.
 func paged[T any](ctx context.Context, c conn, ps pageSQL, scan func(r rows) (T, error), key func(T) []string) (Page[T], error) {
-	ks := ps.ks
 	sqlText, args := ps.text()
 	var items []T
 	err := scanAll(ctx, c, sqlText, args, func(r rows) error {
@@ -229,6 +228,12 @@ func paged[T any](ctx context.Context, c conn, ps pageSQL, scan func(r rows) (T,
 	if err != nil {
 		return Page[T]{}, err
 	}
+	return keysetPage(ps.ks, items, key), nil
+}
+
+// keysetPage turns the rows a keyset fetched (up to one more than the page,
+// in the fetch direction) into a page with its cursors.
+func keysetPage[T any](ks keyset, items []T, key func(T) []string) Page[T] {
 	more := len(items) > ks.limit
 	if more {
 		items = items[:ks.limit]
@@ -238,7 +243,7 @@ func paged[T any](ctx context.Context, c conn, ps pageSQL, scan func(r rows) (T,
 	}
 	p := Page[T]{Items: items}
 	if len(items) == 0 {
-		return p, nil
+		return p
 	}
 	// Going forward, a page reached through a cursor has one before it;
 	// going back, the page we came from follows.
@@ -252,7 +257,7 @@ func paged[T any](ctx context.Context, c conn, ps pageSQL, scan func(r rows) (T,
 	if hasPrev {
 		p.Prev = encodeCursor(key(items[0])...)
 	}
-	return p, nil
+	return p
 }
 
 // usersPageSQL is the query of UsersPage.
@@ -288,13 +293,6 @@ func groupsPageSQL(c conn, tenantID string, pq PageQuery) (pageSQL, error) {
 	return ps, nil
 }
 
-// membersPageSQL is the query of GroupMembersPage.
-func membersPageSQL(tenantID, groupID string, pq PageQuery) (pageSQL, error) {
-	ks, err := newKeyset(pq, "member_id")
-	return pageSQL{ks: ks, base: "SELECT tenant_id, group_id, member_id, member_type FROM memberships " +
-		"WHERE tenant_id = ? AND group_id = ?", args: []any{tenantID, groupID}}, err
-}
-
 func (q *queries) UsersPage(ctx context.Context, tenantID string, pq PageQuery) (Page[directory.User], error) {
 	c := q.reader()
 	ps, err := usersPageSQL(c, tenantID, pq)
@@ -321,45 +319,6 @@ func (q *queries) GroupsPage(ctx context.Context, tenantID string, pq PageQuery)
 		return p, fmt.Errorf("groups page: %w", err)
 	}
 	return p, nil
-}
-
-func (q *queries) GroupMembersPage(ctx context.Context, tenantID, groupID string, pq PageQuery) (Page[directory.Membership], error) {
-	ps, err := membersPageSQL(tenantID, groupID, pq)
-	if err != nil {
-		return Page[directory.Membership]{}, err
-	}
-	p, err := paged(ctx, q.reader(), ps, func(r rows) (directory.Membership, error) {
-		var m directory.Membership
-		err := r.Scan(&m.TenantID, &m.GroupID, &m.MemberID, &m.MemberType)
-		return m, err
-	}, func(m directory.Membership) []string { return []string{m.MemberID} })
-	if err != nil {
-		return p, fmt.Errorf("members of group %s: %w", groupID, err)
-	}
-	return p, nil
-}
-
-func (q *queries) CountMembers(ctx context.Context, tenantID string, groupIDs []string, atMost int) (map[string]int, error) {
-	out := make(map[string]int, len(groupIDs))
-	for _, id := range groupIDs {
-		if _, done := out[id]; done {
-			continue
-		}
-		// One bounded query per group walks only that group's stretch of
-		// the primary key, and no further than atMost.
-		sqlText := "SELECT count(*) FROM memberships WHERE tenant_id = ? AND group_id = ?"
-		args := []any{tenantID, id}
-		if atMost > 0 {
-			sqlText = "SELECT count(*) FROM (SELECT 1 FROM memberships WHERE tenant_id = ? AND group_id = ? LIMIT ?) AS m"
-			args = append(args, atMost)
-		}
-		var n int64
-		if err := scanAll(ctx, q.reader(), sqlText, args, func(r rows) error { return r.Scan(&n) }); err != nil {
-			return nil, fmt.Errorf("count members of group %s: %w", id, err)
-		}
-		out[id] = int(n)
-	}
-	return out, nil
 }
 
 func (q *queries) LicenseStatesOf(ctx context.Context, tenantID string, userIDs []string) ([]directory.LicenseState, error) {

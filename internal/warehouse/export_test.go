@@ -15,3 +15,13 @@ func MigrateTo(ctx context.Context, db *sql.DB, b Backend, version int64) error 
 	_, err = p.UpTo(ctx, version)
 	return err
 }
+
+// MigrateDownTo rolls migrations back to version.
+func MigrateDownTo(ctx context.Context, db *sql.DB, b Backend, version int64) error {
+	p, err := migrationProvider(db, b)
+	if err != nil {
+		return err
+	}
+	_, err = p.DownTo(ctx, version)
+	return err
+}

@@ -20,7 +20,7 @@ func migrationProvider(db *sql.DB, b Backend) (*goose.Provider, error) {
 		return nil, err
 	}
 	dialect := goose.DialectSQLite3
-	var opts []goose.ProviderOption
+	opts := []goose.ProviderOption{goose.WithGoMigrations(goMigrations(b)...)}
 	if b == Postgres {
 		dialect = goose.DialectPostgres
 		// Several workers may start at once; the advisory lock makes one of
@@ -75,13 +75,17 @@ func LatestSchemaVersion(b Backend) int64 {
 	if err != nil {
 		return 0
 	}
+	var v int64
+	for _, m := range goMigrations(b) {
+		v = max(v, m.Version)
+	}
 	srcs, err := fs.Glob(sub, "*.sql")
 	if err != nil || len(srcs) == 0 {
-		return 0
+		return v
 	}
-	var v int64
-	fmt.Sscanf(srcs[len(srcs)-1], "%d", &v)
-	return v
+	var sv int64
+	fmt.Sscanf(srcs[len(srcs)-1], "%d", &sv)
+	return max(v, sv)
 }
 
 func schemaVersion(ctx context.Context, db *sql.DB, b Backend) (int64, error) {

@@ -28,12 +28,54 @@ func TestMigrateNarrowUsersKeepsEveryProperty(t *testing.T) {
 		'Contoso', 'E123', 'mgr-1', 'United States', 'US', 'Member', TRUE, $1, $2, $3, 5, FALSE,
 		'{"givenName":"Adele","extensionAttributes":{"1":"ea1"}}'),
 		('t', 'u2', 'bare@contoso.com', '', '', '', '', '', '', '', '', '', '', FALSE, NULL, NULL, NULL, 0, TRUE, '{}')`
-	for _, tc := range []struct {
-		name    string
-		backend warehouse.Backend
-		open    func(t *testing.T) (dsn, driver, driverDSN string)
-		times   func(...time.Time) []any
-	}{
+	for _, tc := range migrationBackends() {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			dsn, db := tc.at(t, 4)
+			_, err := db.ExecContext(ctx, insert, tc.times(created, signIn, success)...)
+			require.NoError(t, err)
+			require.NoError(t, db.Close())
+
+			s, err := warehouse.Open(ctx, dsn)
+			require.NoError(t, err)
+			defer s.Close()
+			got, err := s.GetUser(ctx, "t", "u1")
+			require.NoError(t, err)
+			want := directory.User{TenantID: "t", ID: "u1", UserPrincipalName: "adele@contoso.com",
+				DisplayName: "Adele Vance", GivenName: "Adele", Mail: "adele@contoso.com", JobTitle: "Retail Manager",
+				Department: "Retail", CompanyName: "Contoso", EmployeeID: "E123", ManagerID: "mgr-1",
+				Country: "United States", UsageLocation: "US", UserType: "Member", AccountEnabled: true,
+				CreatedDateTime: &created, LastSignIn: &signIn, LastSuccessfulSignIn: &success, Categories: 5}
+			want.ExtensionAttributes[0] = "ea1"
+			require.Equal(t, want, got)
+
+			bare, err := s.GetUser(ctx, "t", "u2")
+			require.NoError(t, err)
+			require.Equal(t, directory.User{TenantID: "t", ID: "u2", UserPrincipalName: "bare@contoso.com", Deleted: true}, bare)
+		})
+	}
+}
+
+// migrationBackend builds a database as an older allot left it.
+type migrationBackend struct {
+	name    string
+	backend warehouse.Backend
+	open    func(t *testing.T) (dsn, driver, driverDSN string)
+	times   func(...time.Time) []any
+}
+
+// at creates a database at schema version and opens it without allot.
+func (b migrationBackend) at(t *testing.T, version int64) (string, *sql.DB) {
+	dsn, driver, driverDSN := b.open(t)
+	db, err := sql.Open(driver, driverDSN)
+	require.NoError(t, err)
+	require.NoError(t, warehouse.MigrateTo(context.Background(), db, b.backend, version))
+	return dsn, db
+}
+
+func migrationBackends() []migrationBackend {
+	return []migrationBackend{
 		{"sqlite", warehouse.SQLite, func(t *testing.T) (string, string, string) {
 			p := warehousetest.SQLitePath(t)
 			return p, "sqlite", p
@@ -54,34 +96,48 @@ func TestMigrateNarrowUsersKeepsEveryProperty(t *testing.T) {
 			}
 			return out
 		}},
-	} {
+	}
+}
+
+// Migration 9 turns one row per membership into one sorted list per group
+// and per member, keeping every membership and member type, on both
+// backends; a downgrade turns the lists back into rows.
+func TestMigrateMembershipRowsToLists(t *testing.T) {
+	t.Parallel()
+	const guid = "0a1b2c3d-4e5f-6789-abcd-ef0123456789"
+	const insert = `INSERT INTO memberships (tenant_id, group_id, member_id, member_type) VALUES
+		('t', 'g1', 'u1', 'user'), ('t', 'g1', '` + guid + `', 'device'), ('t', 'g1', 'g2', 'group'),
+		('t', 'g2', 'u1', 'user'), ('other', 'g1', 'x', 'orgContact')`
+	for _, tc := range migrationBackends() {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			ctx := context.Background()
-			dsn, driver, driverDSN := tc.open(t)
-			db, err := sql.Open(driver, driverDSN)
+			dsn, db := tc.at(t, 8)
+			defer db.Close()
+			_, err := db.ExecContext(ctx, insert)
 			require.NoError(t, err)
-			require.NoError(t, warehouse.MigrateTo(ctx, db, tc.backend, 4))
-			_, err = db.ExecContext(ctx, insert, tc.times(created, signIn, success)...)
-			require.NoError(t, err)
-			require.NoError(t, db.Close())
 
 			s, err := warehouse.Open(ctx, dsn)
 			require.NoError(t, err)
-			defer s.Close()
-			got, err := s.GetUser(ctx, "t", "u1")
+			scan := func(tenant string) []string {
+				var out []string
+				require.NoError(t, s.ScanMemberships(ctx, tenant, func(m directory.Membership) error {
+					out = append(out, m.GroupID+">"+m.MemberID+":"+string(m.MemberType))
+					return nil
+				}))
+				return out
+			}
+			require.Equal(t, []string{"g1>" + guid + ":device", "g1>g2:group", "g1>u1:user", "g2>u1:user"}, scan("t"))
+			require.Equal(t, []string{"g1>x:orgContact"}, scan("other"))
+			groups, err := s.UserGroupIDs(ctx, "t", "u1")
 			require.NoError(t, err)
-			want := directory.User{TenantID: "t", ID: "u1", UserPrincipalName: "adele@contoso.com",
-				DisplayName: "Adele Vance", GivenName: "Adele", Mail: "adele@contoso.com", JobTitle: "Retail Manager",
-				Department: "Retail", CompanyName: "Contoso", EmployeeID: "E123", ManagerID: "mgr-1",
-				Country: "United States", UsageLocation: "US", UserType: "Member", AccountEnabled: true,
-				CreatedDateTime: &created, LastSignIn: &signIn, LastSuccessfulSignIn: &success, Categories: 5}
-			want.ExtensionAttributes[0] = "ea1"
-			require.Equal(t, want, got)
+			require.Equal(t, []string{"g1", "g2"}, groups)
+			require.NoError(t, s.Close())
 
-			bare, err := s.GetUser(ctx, "t", "u2")
-			require.NoError(t, err)
-			require.Equal(t, directory.User{TenantID: "t", ID: "u2", UserPrincipalName: "bare@contoso.com", Deleted: true}, bare)
+			require.NoError(t, warehouse.MigrateDownTo(ctx, db, tc.backend, 8))
+			var n int
+			require.NoError(t, db.QueryRowContext(ctx, "SELECT count(*) FROM memberships").Scan(&n))
+			require.Equal(t, 5, n, "a downgrade turns the lists back into rows")
 		})
 	}
 }

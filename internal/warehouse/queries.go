@@ -233,17 +233,6 @@ func (q *queries) ScanGroups(ctx context.Context, tenantID string, fn func(direc
 		})
 }
 
-func (q *queries) ScanMemberships(ctx context.Context, tenantID string, fn func(directory.Membership) error) error {
-	return scanAll(ctx, q.reader(), "SELECT tenant_id, group_id, member_id, member_type FROM memberships "+
-		"WHERE tenant_id = ? ORDER BY group_id, member_id", []any{tenantID}, func(r rows) error {
-		var m directory.Membership
-		if err := r.Scan(&m.TenantID, &m.GroupID, &m.MemberID, &m.MemberType); err != nil {
-			return fmt.Errorf("scan memberships: %w", err)
-		}
-		return fn(m)
-	})
-}
-
 func (q *queries) ScanLicenseStates(ctx context.Context, tenantID string, fn func(directory.LicenseState) error) error {
 	return scanAll(ctx, q.reader(), "SELECT "+strings.Join(licenseStatesTable.cols, ", ")+" FROM license_states "+
 		"WHERE tenant_id = ? ORDER BY user_id, sku_id, assigned_by_group", []any{tenantID}, func(r rows) error {
@@ -334,29 +323,6 @@ func (q *queries) UpsertGroups(ctx context.Context, tenantID string, groups []di
 		func(c conn, g *directory.Group) []any { return encodeGroup(c.time, tenantID, g) })
 }
 
-func (q *queries) UpsertMemberships(ctx context.Context, tenantID string, ms []directory.Membership) error {
-	return upsert(ctx, q, membershipsTable, ms, func(b []byte, m *directory.Membership) []byte {
-		return appendSortKey(b, m.GroupID, m.MemberID)
-	}, func(_ conn, m *directory.Membership) []any {
-		return []any{tenantID, m.GroupID, m.MemberID, string(m.MemberType)}
-	})
-}
-
-func (q *queries) DeleteMemberships(ctx context.Context, tenantID string, ms []directory.Membership) error {
-	if len(ms) == 0 {
-		return nil
-	}
-	return q.write(ctx, func(c conn) error {
-		for _, m := range ms {
-			if _, err := c.exec(ctx, "DELETE FROM memberships WHERE tenant_id = ? AND group_id = ? AND member_id = ?",
-				tenantID, m.GroupID, m.MemberID); err != nil {
-				return fmt.Errorf("delete membership %s/%s: %w", m.GroupID, m.MemberID, err)
-			}
-		}
-		return nil
-	})
-}
-
 // deleteWhereIn deletes rows of table whose column is in ids, in chunks.
 func deleteWhereIn(ctx context.Context, c conn, tbl, column, tenantID string, ids []string) error {
 	return chunked(ids, maxInList, func(part []string) error {
@@ -419,7 +385,7 @@ func (q *queries) MarkUsersDeleted(ctx context.Context, tenantID string, ids []s
 		}); err != nil {
 			return fmt.Errorf("mark users deleted: %w", err)
 		}
-		if err := deleteWhereIn(ctx, c, "memberships", "member_id", tenantID, ids); err != nil {
+		if err := dropMemberships(ctx, c, tenantID, ids, false); err != nil {
 			return err
 		}
 		if err := deleteWhereIn(ctx, c, "license_states", "user_id", tenantID, ids); err != nil {
@@ -439,10 +405,7 @@ func (q *queries) MarkGroupsDeleted(ctx context.Context, tenantID string, ids []
 		}); err != nil {
 			return fmt.Errorf("mark groups deleted: %w", err)
 		}
-		if err := deleteWhereIn(ctx, c, "memberships", "group_id", tenantID, ids); err != nil {
-			return err
-		}
-		return deleteWhereIn(ctx, c, "memberships", "member_id", tenantID, ids)
+		return dropMemberships(ctx, c, tenantID, ids, true)
 	})
 }
 
@@ -525,9 +488,6 @@ func (q *queries) ReleaseInboxPage(ctx context.Context, id int64, lastError stri
 func (q *queries) PurgeInbox(ctx context.Context, tenantID string) (int64, error) {
 	var n int64
 	err := q.write(ctx, func(c conn) (err error) {
-		if _, err := c.exec(ctx, "DELETE FROM membership_stage WHERE tenant_id = ?", tenantID); err != nil {
-			return err
-		}
 		n, err = c.exec(ctx, "DELETE FROM inbox WHERE tenant_id = ?", tenantID)
 		return err
 	})
@@ -738,7 +698,7 @@ func (q *queries) Counts(ctx context.Context, tenantID string) (Counts, error) {
 	}{
 		{&c.Users, "SELECT count(*) FROM users WHERE deleted = FALSE" + filter},
 		{&c.Groups, "SELECT count(*) FROM groups WHERE deleted = FALSE" + filter},
-		{&c.Memberships, "SELECT count(*) FROM memberships WHERE 1=1" + filter},
+		{&c.Memberships, "SELECT coalesce(sum(member_count), 0) FROM group_members WHERE 1=1" + filter},
 		{&c.Skus, "SELECT count(*) FROM skus WHERE 1=1" + filter},
 		{&c.LicenseStates, "SELECT count(*) FROM license_states WHERE 1=1" + filter},
 		{&c.Pools, "SELECT count(*) FROM pools WHERE 1=1" + filter},

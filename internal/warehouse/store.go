@@ -105,17 +105,10 @@ type Writer interface {
 	UpsertGroups(ctx context.Context, tenantID string, groups []directory.Group) error
 	UpsertMemberships(ctx context.Context, tenantID string, ms []directory.Membership) error
 	DeleteMemberships(ctx context.Context, tenantID string, ms []directory.Membership) error
-	// StageMemberships appends a full groups round's member entries (and the
-	// rare removals a round reports for changes made while it ran) to a
-	// staging table; PublishStagedMemberships then makes them the tenant's
-	// memberships in one sorted statement. Far cheaper than writing them
-	// into the indexed table page by page, and readers see the old
-	// memberships until the round is complete.
-	StageMemberships(ctx context.Context, tenantID string, adds, removes []directory.Membership) error
-	// PublishStagedMemberships replaces all of the tenant's memberships with
-	// the staged ones (for each group and member, the latest staged entry
-	// decides) and empties the stage. It returns how many it stored.
-	PublishStagedMemberships(ctx context.Context, tenantID string) (int64, error)
+	// ReplaceMemberships makes the set a full groups round read the
+	// tenant's memberships, all at once, so readers see either the old ones
+	// or the new ones. It returns how many it stored.
+	ReplaceMemberships(ctx context.Context, tenantID string, set *MembershipSet) (int64, error)
 	// ReplaceLicenseStates makes the stored license states of each listed user
 	// exactly the given ones; Graph reports them per user, all at once.
 	ReplaceLicenseStates(ctx context.Context, tenantID string, userIDs []string, states []directory.LicenseState) error
@@ -140,8 +133,7 @@ type Writer interface {
 	DeleteInboxPage(ctx context.Context, id int64) error
 	// ReleaseInboxPage gives a claimed page back after a failure, recording it.
 	ReleaseInboxPage(ctx context.Context, id int64, lastError string) error
-	// PurgeInbox drops a tenant's pages and staged memberships left by an
-	// interrupted sync, whose round will be fetched again; it returns how
+	// PurgeInbox drops a tenant's pages left by an interrupted sync, whose round will be fetched again; it returns how
 	// many pages it dropped.
 	PurgeInbox(ctx context.Context, tenantID string) (int64, error)
 

@@ -55,11 +55,6 @@ var (
 		key:  []string{"tenant_id", "id"},
 		keep: []string{"categories", "it_shop_only"},
 	}
-	membershipsTable = table{
-		name: "memberships",
-		cols: []string{"tenant_id", "group_id", "member_id", "member_type"},
-		key:  []string{"tenant_id", "group_id", "member_id"},
-	}
 	licenseStatesTable = table{
 		name: "license_states",
 		cols: []string{"tenant_id", "user_id", "sku_id", "assigned_by_group", "disabled_plans", "state", "error", "last_updated"},

@@ -989,18 +989,6 @@ func (q *queries) DecideRemovals(ctx context.Context, approvalID string, approve
 	})
 }
 
-func (q *queries) UserGroupIDs(ctx context.Context, tenantID, userID string) ([]string, error) {
-	var out []string
-	err := scanAll(ctx, q.reader(), "SELECT group_id FROM memberships WHERE tenant_id = ? AND member_id = ? ORDER BY group_id",
-		[]any{tenantID, userID}, func(r rows) error {
-			var g string
-			err := r.Scan(&g)
-			out = append(out, g)
-			return err
-		})
-	return out, err
-}
-
 // ---- notifications ----
 
 const notificationColumns = "id, tenant_id, request_id, channel, recipient, subject, body, status, attempts, last_error, " +

@@ -37,7 +37,7 @@ func Run(t *testing.T, h Harness) {
 		{"UsersUpsertSemantics", testUsersUpsertSemantics},
 		{"Groups", testGroups},
 		{"Memberships", testMemberships},
-		{"StagedMemberships", testStagedMemberships},
+		{"ReplaceMemberships", testReplaceMemberships},
 		{"MarkDeleted", testMarkDeleted},
 		{"LicenseStates", testLicenseStates},
 		{"Skus", testSkus},
@@ -270,28 +270,57 @@ func memberships(t *testing.T, s warehouse.Store) []string {
 
 func testMemberships(t *testing.T, _ Harness, s warehouse.Store) {
 	addTenant(t, s)
+	const guid = "0a1b2c3d-4e5f-6789-abcd-ef0123456789"
 	ms := []directory.Membership{
 		{GroupID: "g1", MemberID: "u1", MemberType: directory.MemberUser},
 		{GroupID: "g1", MemberID: "u2", MemberType: directory.MemberUser},
 		{GroupID: "g1", MemberID: "g2", MemberType: directory.MemberGroup},
 		{GroupID: "g2", MemberID: "u3", MemberType: directory.MemberUser},
 		{GroupID: "g2", MemberID: "u3", MemberType: directory.MemberUser}, // duplicate in batch
+		{GroupID: "g2", MemberID: guid, MemberType: directory.MemberDevice},
+		{GroupID: "g2", MemberID: "Upper-Case-Id", MemberType: "#microsoft.graph.somethingNew"},
 	}
 	require.NoError(t, s.UpsertMemberships(ctx(t), tid, ms))
-	require.Equal(t, []string{"g1>g2:group", "g1>u1:user", "g1>u2:user", "g2>u3:user"}, memberships(t, s))
+	require.Equal(t, []string{"g1>g2:group", "g1>u1:user", "g1>u2:user", "g2>" + guid + ":device",
+		"g2>Upper-Case-Id:#microsoft.graph.somethingNew", "g2>u3:user"}, memberships(t, s),
+		"ids and types of every kind come back as stored, in group and member order")
 
+	// Adding to a group that has members merges; adding again changes nothing.
+	require.NoError(t, s.UpsertMemberships(ctx(t), tid, []directory.Membership{
+		{GroupID: "g1", MemberID: "u0", MemberType: directory.MemberUser},
+		{GroupID: "g1", MemberID: "u2", MemberType: directory.MemberUser}}))
 	require.NoError(t, s.DeleteMemberships(ctx(t), tid, []directory.Membership{{GroupID: "g1", MemberID: "u1"}, {GroupID: "g9", MemberID: "x"}}))
-	require.Equal(t, []string{"g1>g2:group", "g1>u2:user", "g2>u3:user"}, memberships(t, s))
+	require.Equal(t, []string{"g1>g2:group", "g1>u0:user", "g1>u2:user", "g2>" + guid + ":device",
+		"g2>Upper-Case-Id:#microsoft.graph.somethingNew", "g2>u3:user"}, memberships(t, s))
+
+	// The other direction: a member's groups.
+	for member, want := range map[string][]string{"u2": {"g1"}, "g2": {"g1"}, "u3": {"g2"}, "u1": {}, "nobody": {}} {
+		got, err := s.UserGroupIDs(ctx(t), tid, member)
+		require.NoError(t, err)
+		require.ElementsMatch(t, want, got, member)
+	}
+	counts, err := s.CountMembers(ctx(t), tid, []string{"g1", "g2", "g9"}, 0)
+	require.NoError(t, err)
+	require.Equal(t, map[string]int{"g1": 3, "g2": 3, "g9": 0}, counts)
+
+	// Removing a group's last member leaves no trace of it.
+	require.NoError(t, s.DeleteMemberships(ctx(t), tid, []directory.Membership{{GroupID: "g1", MemberID: "u0"},
+		{GroupID: "g1", MemberID: "u2"}, {GroupID: "g1", MemberID: "g2"}}))
+	require.Equal(t, []string{"g2>" + guid + ":device", "g2>Upper-Case-Id:#microsoft.graph.somethingNew", "g2>u3:user"},
+		memberships(t, s))
+	got, err := s.UserGroupIDs(ctx(t), tid, "u2")
+	require.NoError(t, err)
+	require.Empty(t, got)
 
 	c, err := s.Counts(ctx(t), tid)
 	require.NoError(t, err)
 	require.EqualValues(t, 3, c.Memberships)
+	require.Error(t, s.UpsertMemberships(ctx(t), tid, []directory.Membership{{GroupID: "g1"}}), "a membership needs a member")
 }
 
-// A full round stages memberships page by page; readers see the old ones
-// until the round publishes, which replaces all of the tenant's memberships
-// and lets the latest entry per membership decide.
-func testStagedMemberships(t *testing.T, _ Harness, s warehouse.Store) {
+// A full round replaces all of the tenant's memberships at once, and the
+// latest entry per membership decides.
+func testReplaceMemberships(t *testing.T, _ Harness, s warehouse.Store) {
 	addTenant(t, s)
 	u := func(g, m string) directory.Membership {
 		return directory.Membership{GroupID: g, MemberID: m, MemberType: directory.MemberUser}
@@ -299,34 +328,44 @@ func testStagedMemberships(t *testing.T, _ Harness, s warehouse.Store) {
 	require.NoError(t, s.UpsertMemberships(ctx(t), tid, []directory.Membership{u("g1", "old"), u("g9", "gone")}))
 	require.NoError(t, s.UpsertMemberships(ctx(t), "other", []directory.Membership{u("g1", "theirs")}))
 
-	require.NoError(t, s.StageMemberships(ctx(t), tid, []directory.Membership{u("g2", "u2"), u("g1", "u1"), u("g1", "u1")}, nil))
-	require.NoError(t, s.StageMemberships(ctx(t), "other", []directory.Membership{u("g7", "x")}, nil))
-	require.Equal(t, []string{"g1>old:user", "g9>gone:user"}, memberships(t, s), "staged rows are not visible yet")
-	n, err := s.PublishStagedMemberships(ctx(t), tid)
+	var set warehouse.MembershipSet
+	set.Add("g2", "u2", directory.MemberUser)
+	set.Add("g1", "u1", directory.MemberUser)
+	set.Add("g1", "u1", directory.MemberUser)
+	set.Add("g1", "g2", directory.MemberGroup)
+	n, err := s.ReplaceMemberships(ctx(t), tid, &set)
 	require.NoError(t, err)
-	require.EqualValues(t, 2, n)
-	require.Equal(t, []string{"g1>u1:user", "g2>u2:user"}, memberships(t, s))
+	require.EqualValues(t, 3, n)
+	require.Equal(t, []string{"g1>g2:group", "g1>u1:user", "g2>u2:user"}, memberships(t, s))
+	groups, err := s.UserGroupIDs(ctx(t), tid, "old")
+	require.NoError(t, err)
+	require.Empty(t, groups, "replaced memberships are gone from both directions")
+	groups, err = s.UserGroupIDs(ctx(t), tid, "u1")
+	require.NoError(t, err)
+	require.Equal(t, []string{"g1"}, groups)
 
 	// A removal reported later in the round wins over the add before it,
 	// and an add after a removal wins over it.
-	require.NoError(t, s.StageMemberships(ctx(t), tid, []directory.Membership{u("g1", "u1"), u("g1", "u3")}, nil))
-	require.NoError(t, s.StageMemberships(ctx(t), tid, nil, []directory.Membership{u("g1", "u1"), u("g1", "u4")}))
-	require.NoError(t, s.StageMemberships(ctx(t), tid, []directory.Membership{u("g1", "u4")}, nil))
-	_, err = s.PublishStagedMemberships(ctx(t), tid)
+	set = warehouse.MembershipSet{}
+	set.Add("g1", "u1", directory.MemberUser)
+	set.Add("g1", "u3", directory.MemberUser)
+	set.Remove("g1", "u1")
+	set.Remove("g1", "u4")
+	set.Add("g1", "u4", directory.MemberUser)
+	_, err = s.ReplaceMemberships(ctx(t), tid, &set)
 	require.NoError(t, err)
 	require.Equal(t, []string{"g1>u3:user", "g1>u4:user"}, memberships(t, s))
 
-	// An interrupted sync's staged rows are dropped with its inbox pages;
-	// another tenant's stage is left alone.
-	require.NoError(t, s.StageMemberships(ctx(t), tid, []directory.Membership{u("g5", "half")}, nil))
-	_, err = s.PurgeInbox(ctx(t), tid)
+	n, err = s.ReplaceMemberships(ctx(t), tid, &warehouse.MembershipSet{})
 	require.NoError(t, err)
-	_, err = s.PublishStagedMemberships(ctx(t), tid)
-	require.NoError(t, err)
-	require.Empty(t, memberships(t, s), "a full round that staged nothing leaves no memberships")
-	n, err = s.PublishStagedMemberships(ctx(t), "other")
-	require.NoError(t, err)
-	require.EqualValues(t, 1, n)
+	require.Zero(t, n)
+	require.Empty(t, memberships(t, s), "a full round that read no members leaves none")
+	var theirs []string
+	require.NoError(t, s.ScanMemberships(ctx(t), "other", func(m directory.Membership) error {
+		theirs = append(theirs, m.GroupID+">"+m.MemberID)
+		return nil
+	}))
+	require.Equal(t, []string{"g1>theirs"}, theirs, "another tenant's memberships are left alone")
 }
 
 func testMarkDeleted(t *testing.T, _ Harness, s warehouse.Store) {

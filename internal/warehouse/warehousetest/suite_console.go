@@ -258,6 +258,23 @@ func testConsoleGroupsPaging(t *testing.T, _ Harness, s warehouse.Store) {
 		q.After = p.Next
 	}
 	require.Equal(t, want, got)
+	// And back again from the last page.
+	last, err := s.GroupMembersPage(ctx(t), tid, big, q)
+	require.NoError(t, err)
+	back := []string{}
+	for p := last; ; {
+		var ids []string
+		for _, m := range p.Items {
+			ids = append(ids, m.MemberID)
+		}
+		back = append(ids, back...)
+		if p.Prev == "" {
+			break
+		}
+		p, err = s.GroupMembersPage(ctx(t), tid, big, warehouse.PageQuery{Before: p.Prev})
+		require.NoError(t, err)
+	}
+	require.Equal(t, want, back, "paging back visits every member once, in order")
 	counts, err := s.CountMembers(ctx(t), tid, []string{big, groups[1].ID, "g-none"}, 0)
 	require.NoError(t, err)
 	require.Equal(t, map[string]int{big: 131, groups[1].ID: 1, "g-none": 0}, counts)

@@ -1,0 +1,165 @@
+package warehouse
+
+import (
+	"bytes"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/allot-dev/allot/internal/directory"
+)
+
+func randomGUID(r *rand.Rand) string {
+	var b [16]byte
+	for i := range b {
+		b[i] = byte(r.IntN(256))
+	}
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
+}
+
+func TestMemberListRoundTrip(t *testing.T) {
+	t.Parallel()
+	entries := []listEntry{
+		{"0a1b2c3d-4e5f-6789-abcd-ef0123456789", directory.MemberUser},
+		{"0A1B2C3D-4E5F-6789-ABCD-EF0123456789", directory.MemberGroup}, // upper case: stored as text
+		{"g1", directory.MemberDevice},
+		{"long-" + strings.Repeat("x", 300), directory.MemberServicePrincipal},
+		{"oc", directory.MemberOrgContact},
+		{"new", "#microsoft.graph.somethingNew"},
+		{"untyped", ""},
+		{"", directory.MemberUser},
+	}
+	got, err := decodeEntries(encodeList(entries))
+	require.NoError(t, err)
+	require.Equal(t, entries, got)
+
+	packed := encodeList(entries[:1])
+	require.Len(t, packed, 1+1+16, "a GUID takes 16 bytes and a tag")
+}
+
+// Packed GUIDs keep the order of their text, so a list sorted by id stays
+// sorted however its ids are stored.
+func TestPackedGUIDsSortAsText(t *testing.T) {
+	t.Parallel()
+	r := rand.New(rand.NewPCG(1, 2))
+	ids := make([]string, 2000)
+	for i := range ids {
+		ids[i] = randomGUID(r)
+	}
+	for i := 0; i+1 < len(ids); i++ {
+		a, okA := packGUID(ids[i])
+		b, okB := packGUID(ids[i+1])
+		require.True(t, okA && okB)
+		require.Equal(t, strings.Compare(ids[i], ids[i+1]), bytes.Compare(a[:], b[:]))
+		require.Equal(t, ids[i], unpackGUID(a[:]))
+	}
+	for _, bad := range []string{"", "0a1b2c3d-4e5f-6789-abcd-ef012345678", "0a1b2c3d-4e5f-6789-abcd-ef012345678g",
+		"0a1b2c3d4e5f-6789-abcd-ef0123456789-", "0a1b2c3d-4e5f-6789-abcd_ef0123456789", "0a1b2c3d-4e5f-6789--bcd-ef0123456789"} {
+		_, ok := packGUID(bad)
+		require.False(t, ok, bad)
+	}
+}
+
+func TestDecodeListRejectsDamage(t *testing.T) {
+	t.Parallel()
+	good := encodeList([]listEntry{{"0a1b2c3d-4e5f-6789-abcd-ef0123456789", directory.MemberUser}, {"abc", "weird"}})
+	for name, b := range map[string][]byte{
+		"empty":         nil,
+		"version":       append([]byte{9}, good[1:]...),
+		"truncated":     good[:len(good)-1],
+		"short GUID":    good[:10],
+		"unknown type":  {listVersion, 0x07, 1, 'x'},
+		"long length":   {listVersion, 0x01, 0xff, 0xff, 0xff, 0xff, 0x0f},
+		"bad varint":    {listVersion, 0x01, 0xff},
+		"type too long": {listVersion, typeOther, 50, 'a'},
+	} {
+		err := decodeList(b, func(string, directory.MemberType) bool { return true })
+		require.ErrorIs(t, err, errCorruptList, name)
+	}
+}
+
+func FuzzDecodeList(f *testing.F) {
+	f.Add(encodeList([]listEntry{{"0a1b2c3d-4e5f-6789-abcd-ef0123456789", directory.MemberUser}, {"x", "y"}}))
+	f.Add([]byte{listVersion})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		entries, err := decodeEntries(b)
+		if err != nil {
+			return
+		}
+		// Whatever decodes encodes to something that decodes the same.
+		again, err := decodeEntries(encodeList(entries))
+		require.NoError(t, err)
+		require.Equal(t, entries, again)
+	})
+}
+
+// The set agrees with a plain map of memberships where the latest entry
+// wins, and hands out lists sorted by id on both sides.
+func TestMembershipSetMatchesModel(t *testing.T) {
+	t.Parallel()
+	r := rand.New(rand.NewPCG(3, 4))
+	groups, members := make([]string, 40), make([]string, 300)
+	for i := range groups {
+		groups[i] = randomGUID(r)
+	}
+	for i := range members {
+		members[i] = fmt.Sprintf("m%03d", i) // not GUIDs: the text path
+		if i%2 == 0 {
+			members[i] = randomGUID(r)
+		}
+	}
+	for _, withRemovals := range []bool{false, true} {
+		var set MembershipSet
+		model := map[[2]string]bool{}
+		for range 5000 {
+			g, m := groups[r.IntN(len(groups))], members[r.IntN(len(members))]
+			if withRemovals && r.IntN(4) == 0 {
+				set.Remove(g, m)
+				delete(model, [2]string{g, m})
+				continue
+			}
+			set.Add(g, m, directory.MemberUser)
+			model[[2]string{g, m}] = true
+		}
+		var want []string
+		for k := range model {
+			want = append(want, k[0]+">"+k[1])
+		}
+		slices.Sort(want)
+		res := set.resolve()
+		require.Len(t, res.pairs, len(want))
+
+		var got []string
+		require.NoError(t, res.groupLists(func(g string, list []byte, n int) error {
+			entries, err := decodeEntries(list)
+			require.NoError(t, err)
+			require.Len(t, entries, n)
+			for _, e := range entries {
+				got = append(got, g+">"+e.id)
+			}
+			return nil
+		}))
+		require.Equal(t, want, got, "group lists, removals=%v", withRemovals)
+
+		var reverse []string
+		lastMember := ""
+		require.NoError(t, res.memberLists(func(m string, list []byte, n int) error {
+			require.Greater(t, m, lastMember, "members in id order")
+			lastMember = m
+			entries, err := decodeEntries(list)
+			require.NoError(t, err)
+			require.Len(t, entries, n)
+			require.True(t, slices.IsSortedFunc(entries, func(a, b listEntry) int { return strings.Compare(a.id, b.id) }))
+			for _, e := range entries {
+				reverse = append(reverse, e.id+">"+m)
+			}
+			return nil
+		}))
+		slices.Sort(reverse)
+		require.Equal(t, want, reverse, "member lists, removals=%v", withRemovals)
+	}
+}

@@ -1,0 +1,170 @@
+package warehouse
+
+import (
+	"slices"
+	"strings"
+
+	"github.com/allot-dev/allot/internal/directory"
+)
+
+// MembershipSet is a tenant's complete set of direct memberships as a full
+// groups round reads them, for Store.ReplaceMemberships. A round's members
+// arrive page by page in no useful order; the set holds them in memory,
+// each distinct id once and each membership as one integer, so a million-user
+// tenant's nine million memberships take a couple of hundred megabytes, and
+// reach the warehouse sorted, in one write, when the round is complete.
+//
+// The latest entry for a membership decides: a removal after an addition
+// removes it, an addition after a removal restores it. The zero value is an
+// empty set ready to use; a set is not safe for concurrent use.
+type MembershipSet struct {
+	index map[string]uint32
+	ids   []string
+	types []directory.MemberType // per id: the type it was last added with
+	// entries holds group<<32 | member, in arrival order, with removedBit
+	// set on removals.
+	entries  []uint64
+	removals bool
+}
+
+const removedBit = 1 << 63
+
+// Add records that memberID is a direct member of groupID.
+func (s *MembershipSet) Add(groupID, memberID string, typ directory.MemberType) {
+	g, m := s.intern(groupID), s.intern(memberID)
+	s.types[m] = typ
+	s.entries = append(s.entries, uint64(g)<<32|uint64(m))
+}
+
+// Remove records that memberID is no longer a member of groupID.
+func (s *MembershipSet) Remove(groupID, memberID string) {
+	g, m := s.intern(groupID), s.intern(memberID)
+	s.entries = append(s.entries, removedBit|uint64(g)<<32|uint64(m))
+	s.removals = true
+}
+
+// Entries is how many additions and removals the set has recorded.
+func (s *MembershipSet) Entries() int { return len(s.entries) }
+
+func (s *MembershipSet) intern(id string) uint32 {
+	if s.index == nil {
+		s.index = map[string]uint32{}
+	}
+	if i, ok := s.index[id]; ok {
+		return i
+	}
+	// Ids arrive inside a page's decoded JSON; a copy keeps the page from
+	// staying reachable through them.
+	id = strings.Clone(id)
+	i := uint32(len(s.ids))
+	s.index[id] = i
+	s.ids = append(s.ids, id)
+	s.types = append(s.types, "")
+	return i
+}
+
+// resolved is a set's final memberships, with ids renumbered in id order so
+// that sorting the integers sorts the memberships as their ids would.
+type resolved struct {
+	ids   []string // by rank
+	types []directory.MemberType
+	pairs []uint64 // group rank<<32 | member rank, sorted, unique
+}
+
+func (s *MembershipSet) resolve() resolved {
+	order := make([]uint32, len(s.ids))
+	for i := range order {
+		order[i] = uint32(i)
+	}
+	slices.SortFunc(order, func(a, b uint32) int { return strings.Compare(s.ids[a], s.ids[b]) })
+	rank := make([]uint32, len(s.ids))
+	r := resolved{ids: make([]string, len(s.ids)), types: make([]directory.MemberType, len(s.ids))}
+	for k, i := range order {
+		rank[i] = uint32(k)
+		r.ids[k], r.types[k] = s.ids[i], s.types[i]
+	}
+	renumber := func(e uint64) uint64 {
+		return e&removedBit | uint64(rank[e>>32&0x7fffffff])<<32 | uint64(rank[uint32(e)])
+	}
+	pairs := make([]uint64, len(s.entries))
+	for i, e := range s.entries {
+		pairs[i] = renumber(e)
+	}
+	if !s.removals {
+		slices.Sort(pairs)
+		r.pairs = slices.Compact(pairs)
+		return r
+	}
+	// A stable sort keeps each membership's entries in arrival order, so
+	// the last of a run decides.
+	slices.SortStableFunc(pairs, func(a, b uint64) int {
+		a, b = a&^removedBit, b&^removedBit
+		switch {
+		case a < b:
+			return -1
+		case a > b:
+			return 1
+		}
+		return 0
+	})
+	out := pairs[:0]
+	for i, p := range pairs {
+		if i+1 < len(pairs) && pairs[i+1]&^removedBit == p&^removedBit {
+			continue
+		}
+		if p&removedBit == 0 {
+			out = append(out, p)
+		}
+	}
+	r.pairs = out
+	return r
+}
+
+// groupLists calls fn with each group's members, in group id order.
+func (r resolved) groupLists(fn func(groupID string, members []byte, n int) error) error {
+	return lists(r.pairs, func(p uint64) (uint32, uint32) { return uint32(p >> 32), uint32(p) },
+		func(owner uint32, items []uint32) error {
+			b := newList(len(items))
+			for _, m := range items {
+				b = appendListEntry(b, r.ids[m], r.types[m])
+			}
+			return fn(r.ids[owner], b, len(items))
+		})
+}
+
+// memberLists calls fn with each member's groups, in member id order. It
+// sorts the pairs the other way round, so call it after groupLists.
+func (r resolved) memberLists(fn func(memberID string, groups []byte, n int) error) error {
+	for i, p := range r.pairs {
+		r.pairs[i] = p<<32 | p>>32
+	}
+	slices.Sort(r.pairs)
+	return lists(r.pairs, func(p uint64) (uint32, uint32) { return uint32(p >> 32), uint32(p) },
+		func(owner uint32, items []uint32) error {
+			b := newList(len(items))
+			for _, g := range items {
+				b = appendListEntry(b, r.ids[g], "")
+			}
+			return fn(r.ids[owner], b, len(items))
+		})
+}
+
+// lists splits sorted pairs into runs with the same owner.
+func lists(pairs []uint64, split func(uint64) (uint32, uint32), fn func(owner uint32, items []uint32) error) error {
+	var items []uint32
+	for i := 0; i < len(pairs); {
+		owner, _ := split(pairs[i])
+		items = items[:0]
+		for ; i < len(pairs); i++ {
+			o, it := split(pairs[i])
+			if o != owner {
+				break
+			}
+			items = append(items, it)
+		}
+		if err := fn(owner, items); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -56,3 +56,35 @@ func BenchmarkUpsertUsersSQLite(b *testing.B) {
 	}
 	b.ReportMetric(float64(len(users))*float64(b.N)/b.Elapsed().Seconds(), "users/s")
 }
+
+// BenchmarkUpsertUsersPagedSQLite upserts 100,000 users a Graph page (999)
+// at a time, in transactions of 32 pages, as a sync's first round does.
+func BenchmarkUpsertUsersPagedSQLite(b *testing.B) {
+	users := benchUsers(100_000)
+	ctx := context.Background()
+	for b.Loop() {
+		b.StopTimer()
+		s, err := warehouse.Open(ctx, warehousetest.SQLitePath(b))
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+		for start := 0; start < len(users); start += 32 * 999 {
+			err := s.InTx(ctx, func(tx warehouse.Tx) error {
+				for p := start; p < min(start+32*999, len(users)); p += 999 {
+					if err := tx.UpsertUsers(ctx, "t", users[p:min(p+999, len(users))]); err != nil {
+						return err
+					}
+				}
+				return nil
+			})
+			if err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.StopTimer()
+		s.Close()
+		b.StartTimer()
+	}
+	b.ReportMetric(float64(len(users))*float64(b.N)/b.Elapsed().Seconds(), "users/s")
+}

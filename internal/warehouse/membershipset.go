@@ -122,14 +122,8 @@ func (s *MembershipSet) resolve() resolved {
 
 // groupLists calls fn with each group's members, in group id order.
 func (r resolved) groupLists(fn func(groupID string, members []byte, n int) error) error {
-	return lists(r.pairs, func(p uint64) (uint32, uint32) { return uint32(p >> 32), uint32(p) },
-		func(owner uint32, items []uint32) error {
-			b := newList(len(items))
-			for _, m := range items {
-				b = appendListEntry(b, r.ids[m], r.types[m])
-			}
-			return fn(r.ids[owner], b, len(items))
-		})
+	enc := r.encoded(true)
+	return lists(r.pairs, enc, fn)
 }
 
 // memberLists calls fn with each member's groups, in member id order. It
@@ -139,30 +133,51 @@ func (r resolved) memberLists(fn func(memberID string, groups []byte, n int) err
 		r.pairs[i] = p<<32 | p>>32
 	}
 	slices.Sort(r.pairs)
-	return lists(r.pairs, func(p uint64) (uint32, uint32) { return uint32(p >> 32), uint32(p) },
-		func(owner uint32, items []uint32) error {
-			b := newList(len(items))
-			for _, g := range items {
-				b = appendListEntry(b, r.ids[g], "")
-			}
-			return fn(r.ids[owner], b, len(items))
-		})
+	return lists(r.pairs, r.encoded(false), fn)
 }
 
-// lists splits sorted pairs into runs with the same owner.
-func lists(pairs []uint64, split func(uint64) (uint32, uint32), fn func(owner uint32, items []uint32) error) error {
-	var items []uint32
-	for i := 0; i < len(pairs); {
-		owner, _ := split(pairs[i])
-		items = items[:0]
-		for ; i < len(pairs); i++ {
-			o, it := split(pairs[i])
-			if o != owner {
-				break
-			}
-			items = append(items, it)
+// encodedIDs holds every id's list entry, encoded once: an id appears in
+// many lists, and encoding it each time cost most of writing the lists.
+type encodedIDs struct {
+	ids   []string
+	arena []byte
+	ends  []uint32
+}
+
+func (e encodedIDs) entry(rank uint32) []byte {
+	start := uint32(0)
+	if rank > 0 {
+		start = e.ends[rank-1]
+	}
+	return e.arena[start:e.ends[rank]]
+}
+
+// encoded encodes each id as a list entry, with its member type when typed.
+func (r resolved) encoded(typed bool) encodedIDs {
+	e := encodedIDs{ids: r.ids, arena: make([]byte, 0, 18*len(r.ids)), ends: make([]uint32, len(r.ids))}
+	for i, id := range r.ids {
+		typ := directory.MemberType("")
+		if typed {
+			typ = r.types[i]
 		}
-		if err := fn(owner, items); err != nil {
+		e.arena = appendListEntry(e.arena, id, typ)
+		e.ends[i] = uint32(len(e.arena))
+	}
+	return e
+}
+
+// lists splits sorted pairs into runs with the same owner and hands each
+// run's list to fn.
+func lists(pairs []uint64, enc encodedIDs, fn func(owner string, list []byte, n int) error) error {
+	for i := 0; i < len(pairs); {
+		owner := uint32(pairs[i] >> 32)
+		list := newList(0)
+		n := 0
+		for ; i < len(pairs) && uint32(pairs[i]>>32) == owner; i++ {
+			list = append(list, enc.entry(uint32(pairs[i]))...)
+			n++
+		}
+		if err := fn(enc.ids[owner], list, n); err != nil {
 			return err
 		}
 	}

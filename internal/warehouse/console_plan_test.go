@@ -39,12 +39,12 @@ func TestConsoleQueriesUseIndexesSQLite(t *testing.T) {
 		build func() (pageSQL, error)
 		want  string
 	}{
-		{"users", func() (pageSQL, error) { return usersPageSQL(c, "t", PageQuery{}) }, "USING PRIMARY KEY"},
-		{"users after", func() (pageSQL, error) { return usersPageSQL(c, "t", PageQuery{After: encodeCursor("u1")}) }, "USING PRIMARY KEY (tenant_id=? AND id>?)"},
-		{"users before", func() (pageSQL, error) { return usersPageSQL(c, "t", PageQuery{Before: encodeCursor("u1")}) }, "USING PRIMARY KEY (tenant_id=? AND id<?)"},
+		{"users", func() (pageSQL, error) { return usersPageSQL(c, "t", PageQuery{}) }, "USING INDEX users_key"},
+		{"users after", func() (pageSQL, error) { return usersPageSQL(c, "t", PageQuery{After: encodeCursor("u1")}) }, "USING INDEX users_key (tenant_id=? AND id>?)"},
+		{"users before", func() (pageSQL, error) { return usersPageSQL(c, "t", PageQuery{Before: encodeCursor("u1")}) }, "USING INDEX users_key (tenant_id=? AND id<?)"},
 		{"users search", func() (pageSQL, error) {
 			return usersPageSQL(c, "t", PageQuery{Prefix: "ad", After: encodeCursor("u1")})
-		}, "USING PRIMARY KEY (tenant_id=? AND id>?)"},
+		}, "USING INDEX users_key (tenant_id=? AND id>?)"},
 		{"groups", func() (pageSQL, error) { return groupsPageSQL(c, "t", PageQuery{}) }, "USING INDEX groups_name (tenant_id=?)"},
 		{"groups after", func() (pageSQL, error) { return groupsPageSQL(c, "t", PageQuery{After: cursor2}) }, "USING INDEX groups_name (tenant_id=? AND display_name>?)"},
 		{"groups before", func() (pageSQL, error) { return groupsPageSQL(c, "t", PageQuery{Before: cursor2}) }, "USING INDEX groups_name (tenant_id=? AND display_name<?)"},

@@ -190,18 +190,16 @@ func (r *JSONReader) Raw() []byte {
 	return r.data[start:r.pos]
 }
 
+// literal reads true, false or null, pointing an error at the first byte
+// that differs, as encoding/json does.
 func (r *JSONReader) literal(lit string) {
-	if !bytes.HasPrefix(r.data[r.pos:], []byte(lit)) {
-		// Point at the first byte that differs, as encoding/json does.
-		for i := 0; i < len(lit); i++ {
-			if r.pos >= len(r.data) || r.data[r.pos] != lit[i] {
-				r.syntax("in literal " + lit)
-				return
-			}
-			r.pos++
+	for i := 0; i < len(lit); i++ {
+		if r.pos >= len(r.data) || r.data[r.pos] != lit[i] {
+			r.syntax("in literal " + lit)
+			return
 		}
+		r.pos++
 	}
-	r.pos += len(lit)
 }
 
 // number reads a number and returns its text.
@@ -335,23 +333,10 @@ func (r *JSONReader) Object() iter.Seq[[]byte] {
 			}
 			r.pos++
 			r.pending = true
-			if !yield(key) || r.err != nil {
+			if !yield(key) || !r.more('}', "after object key:value pair") {
 				return
 			}
-			if r.pending {
-				r.Skip()
-			}
-			switch r.peek() {
-			case ',':
-				r.pos++
-				c = r.peek()
-			case '}':
-				r.close()
-				return
-			default:
-				r.syntax("after object key:value pair")
-				return
-			}
+			c = r.peek()
 		}
 	}
 }
@@ -370,24 +355,30 @@ func (r *JSONReader) Array() iter.Seq[int] {
 		}
 		for i := 0; ; i++ {
 			r.pending = true
-			if !yield(i) || r.err != nil {
-				return
-			}
-			if r.pending {
-				r.Skip()
-			}
-			switch r.peek() {
-			case ',':
-				r.pos++
-			case ']':
-				r.close()
-				return
-			default:
-				r.syntax("after array element")
+			if !yield(i) || !r.more(']', "after array element") {
 				return
 			}
 		}
 	}
+}
+
+// more ends the member or element the loop body was handed, skipping its
+// value if the body did not read it, and reports whether a comma announces
+// another; false at the closing bracket or an error.
+func (r *JSONReader) more(closing byte, context string) bool {
+	if r.pending {
+		r.Skip()
+	}
+	switch r.peek() {
+	case ',':
+		r.pos++
+		return true
+	case closing:
+		r.close()
+		return false
+	}
+	r.syntax(context)
+	return false
 }
 
 func (r *JSONReader) open(c byte, kind string) bool {

@@ -2,7 +2,10 @@ package graph_test
 
 import (
 	"context"
+	"errors"
+	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -75,4 +78,59 @@ func BenchmarkUsersDelta100k(b *testing.B) {
 		})
 		return n, err
 	})
+}
+
+// samplePages fetches the first page of each listing the inventory stores,
+// as the simulator serves it: 999 users of a users/delta round (the
+// inventory's properties and manager), a groups/delta page with its
+// members@delta, and 999 licensed users with their license states.
+func samplePages(b *testing.B) map[string][]byte {
+	_, c := setup(b, graphsim.Config{Users: 2000, TimeScale: 1000, Budget: &graphsim.Budget{}})
+	prefer := http.Header{"Prefer": {"odata.maxpagesize=999"}}
+	userSel := append(slices.DeleteFunc(slices.Clone(graph.UserDeltaSelect), func(p string) bool {
+		return p == "assignedLicenses" || p == "assignedPlans" || p == "provisionedPlans"
+	}), "manager")
+	queries := map[string]graph.Query{
+		"users-delta": {Op: "UsersDelta", Path: "/users/delta", Header: prefer,
+			Params: url.Values{"$select": {strings.Join(userSel, ",")}}},
+		"groups-delta": {Op: "GroupsDelta", Path: "/groups/delta", Header: prefer,
+			Params: url.Values{"$select": {strings.Join(graph.GroupDeltaSelect, ",")}}},
+		"licensed-users": {Op: "ListLicensedUsers", Path: "/users", Eventual: true, Params: url.Values{
+			"$select": {"id,licenseAssignmentStates"}, "$filter": {"assignedLicenses/$count ne 0"}, "$top": {"999"}}},
+	}
+	pages := map[string][]byte{}
+	for name, q := range queries {
+		stop := errors.New("first page is enough")
+		_, err := c.Pages(context.Background(), q, func(p *graph.Page) error {
+			pages[name] = p.Body
+			return stop
+		})
+		if !errors.Is(err, stop) {
+			b.Fatal(err)
+		}
+	}
+	return pages
+}
+
+// BenchmarkScanPage is what Pages costs per page beyond the download:
+// finding the links and checking the JSON, against the json.Unmarshal into
+// envelope[struct{}] it replaced.
+//
+//	go test ./internal/graph -run '^$' -bench ScanPage
+func BenchmarkScanPage(b *testing.B) {
+	for name, body := range samplePages(b) {
+		for reader, read := range map[string]func([]byte) error{
+			"scan":          func(body []byte) error { _, err := graph.ScanPage(body); return err },
+			"encoding-json": graph.EnvelopePage,
+		} {
+			b.Run(name+"/"+reader, func(b *testing.B) {
+				b.SetBytes(int64(len(body)))
+				for b.Loop() {
+					if err := read(body); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		}
+	}
 }

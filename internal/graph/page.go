@@ -1,8 +1,10 @@
 package graph
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -104,7 +106,7 @@ type Query struct {
 // building block for callers that store raw pages and for resuming from a
 // saved link. It returns the deltaLink when the collection was a delta round.
 func (c *Client) Pages(ctx context.Context, q Query, fn func(*Page) error) (deltaLink string, err error) {
-	// struct{} items make the decoder skip every entry's fields.
+	// struct{} items make forEachPage scan pages without decoding entries.
 	return forEachPage(ctx, c, q, func(p *Page, _ []struct{}) error { return fn(p) })
 }
 
@@ -182,22 +184,103 @@ func fetchPage[T any](ctx context.Context, c *Client, q Query, header http.Heade
 	if err != nil {
 		return fetched[T]{err: err}
 	}
-	var env envelope[T]
-	if err := json.Unmarshal(resp.body, &env); err != nil {
+	h, items, err := decodePage[T](resp.body)
+	if err != nil {
 		return fetched[T]{err: fmt.Errorf("graph: %s: page %d: %w: %v", q.Op, n, ErrMalformed, err)}
 	}
-	if env.Value == nil {
-		return fetched[T]{err: fmt.Errorf("graph: %s: page %d: %w: no \"value\" array", q.Op, n, ErrMalformed)}
-	}
 	p := &Page{Op: q.Op, Number: n, URL: u, Params: q.Params, Body: resp.body,
-		NextLink: env.NextLink, DeltaLink: env.DeltaLink, Count: -1, Items: len(*env.Value)}
+		NextLink: h.nextLink, DeltaLink: h.deltaLink, Count: h.count, Items: h.items}
 	if isAbsolute(q.Path) {
 		p.Params = nil
 	}
-	if env.Count != nil {
-		p.Count = *env.Count
+	return fetched[T]{page: p, items: items}
+}
+
+// pageHead is what a page says about its listing besides its entries.
+type pageHead struct {
+	nextLink, deltaLink string
+	count               int64 // -1 when the page has no @odata.count
+	items               int
+}
+
+var errNoValue = errors.New(`no "value" array`)
+
+// decodePage reads a page's links and entries. Callers that only want the
+// raw page (Pages: the inventory stores pages and decodes them later) get a
+// scan that decodes no entry.
+func decodePage[T any](body []byte) (pageHead, []T, error) {
+	if _, raw := any((*T)(nil)).(*struct{}); raw {
+		h, err := scanPage(body)
+		return h, make([]T, h.items), err
 	}
-	return fetched[T]{page: p, items: *env.Value}
+	var env envelope[T]
+	if err := json.Unmarshal(body, &env); err != nil {
+		return pageHead{}, nil, err
+	}
+	if env.Value == nil {
+		return pageHead{}, nil, errNoValue
+	}
+	h := pageHead{nextLink: env.NextLink, deltaLink: env.DeltaLink, count: -1, items: len(*env.Value)}
+	if env.Count != nil {
+		h.count = *env.Count
+	}
+	return h, *env.Value, nil
+}
+
+// scanPage reads a page's links and counts its entries without decoding
+// them, checking the whole body in the same pass. encoding/json took two
+// passes over every byte (validation, then decoding into envelope[struct{}])
+// to learn the same. It accepts and rejects exactly what that decoding does,
+// including an entry that is null, which decodes to nothing.
+func scanPage(body []byte) (pageHead, error) {
+	h := pageHead{count: -1}
+	hasValue := false
+	r := NewJSONReader(body)
+	if !r.Null() {
+		for key := range r.Object() {
+			switch {
+			case isName(key, "value"):
+				hasValue = !r.Null()
+				if !hasValue {
+					continue
+				}
+				h.items = 0
+				for range r.Array() {
+					if !r.Null() {
+						for range r.Object() {
+						}
+					}
+					h.items++
+				}
+			case isName(key, "@odata.nextLink"):
+				if !r.Null() {
+					h.nextLink = r.Text()
+				}
+			case isName(key, "@odata.deltaLink"):
+				if !r.Null() {
+					h.deltaLink = r.Text()
+				}
+			case isName(key, "@odata.count"):
+				h.count = -1
+				if !r.Null() {
+					h.count = r.Int64()
+				}
+			}
+		}
+	}
+	if err := r.Finish(); err != nil {
+		return pageHead{}, err
+	}
+	if !hasValue {
+		return pageHead{}, errNoValue
+	}
+	return h, nil
+}
+
+// isName matches a key to a property name as encoding/json matches keys to
+// struct fields: exactly, or else ignoring case.
+func isName(key []byte, name string) bool {
+	return string(key) == name || bytes.EqualFold(key, []byte(name))
 }
 
 func isAbsolute(path string) bool {

@@ -2,9 +2,7 @@ package inventory
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/allot-dev/allot/internal/directory"
@@ -94,38 +92,6 @@ type decodedPage struct {
 	err error
 }
 
-// decode parses a page without touching the warehouse, so that it can run
-// beside the transaction that applies earlier pages.
-func decode(pg *warehouse.InboxPage) decodedPage {
-	d := decodedPage{pg: pg, full: strings.HasSuffix(pg.Round, "/full")}
-	body, err := pageJSON(pg.Body)
-	if err != nil {
-		d.err = err
-		return d
-	}
-	switch pg.Resource {
-	case ResUsers:
-		d.items, d.has, d.err = decodeItems[userItem](body, d.full)
-		if d.err != nil {
-			d.err = fmt.Errorf("malformed user: %w", d.err)
-		}
-	case ResGroups:
-		d.items, d.has, d.err = decodeItems[graph.Group](body, d.full)
-		if d.err != nil {
-			d.err = fmt.Errorf("malformed group: %w", d.err)
-		}
-	case ResLicenses, ResSignIns:
-		d.items, d.err = page[graph.User](body)
-	case ResSkus:
-		d.items, d.err = page[graph.SubscribedSku](body)
-	case ResMailboxes:
-		d.items, d.err = page[graph.Mailbox](body)
-	default:
-		d.err = fmt.Errorf("unknown resource %q", pg.Resource)
-	}
-	return d
-}
-
 func (p *processor) apply(ctx context.Context, tx warehouse.Tx, d decodedPage) (counts, error) {
 	if d.err != nil {
 		return counts{}, d.err
@@ -180,62 +146,10 @@ func (c counts) addTo(r *Result) {
 	r.Deleted += c.deleted
 }
 
-// page decodes a collection page; a body without "value" is malformed, not empty.
-func page[T any](body []byte) ([]T, error) {
-	var env struct {
-		Value *[]T `json:"value"`
-	}
-	if err := json.Unmarshal(body, &env); err != nil {
-		return nil, fmt.Errorf("malformed page: %w", err)
-	}
-	if env.Value == nil {
-		return nil, fmt.Errorf("malformed page: no \"value\"")
-	}
-	return *env.Value, nil
-}
-
 // userItem is a users/delta entry: the user plus its manager reference.
 type userItem struct {
 	graph.User
 	ManagerDelta []graph.DirectoryObject `json:"manager@delta"`
-}
-
-// decodeItems decodes a page's entries. Full rounds carry complete objects
-// and decode in one pass; incremental rounds may carry only the changed
-// properties, so each entry also reports which properties it has.
-func decodeItems[T any](body []byte, full bool) ([]T, []func(string) bool, error) {
-	if full {
-		items, err := page[T](body)
-		has := make([]func(string) bool, len(items))
-		for i := range has {
-			has[i] = always
-		}
-		return items, has, err
-	}
-	raws, err := page[json.RawMessage](body)
-	if err != nil {
-		return nil, nil, err
-	}
-	items := make([]T, len(raws))
-	has := make([]func(string) bool, len(raws))
-	for i, raw := range raws {
-		if err := json.Unmarshal(raw, &items[i]); err != nil {
-			return nil, nil, err
-		}
-		if has[i], err = keysOf(raw); err != nil {
-			return nil, nil, err
-		}
-	}
-	return items, has, nil
-}
-
-// keysOf reports which top-level properties an object carried.
-func keysOf(raw json.RawMessage) (func(string) bool, error) {
-	var m map[string]json.RawMessage
-	if err := json.Unmarshal(raw, &m); err != nil {
-		return nil, err
-	}
-	return func(k string) bool { _, ok := m[k]; return ok }, nil
 }
 
 func (p *processor) users(ctx context.Context, tx warehouse.Tx, items []userItem, has []func(string) bool, full bool) (counts, error) {

@@ -5,49 +5,49 @@ import (
 	"compress/gzip"
 	"fmt"
 	"io"
-	"sync"
+
+	"github.com/golang/snappy"
 )
 
-// Inbox pages are stored gzip-compressed. Graph's JSON shrinks about tenfold,
-// and every byte of a page is otherwise written to SQLite's WAL, copied into
-// the database file by a checkpoint, read back and freed: for 100,000 users
-// that was a quarter of a gigabyte through the single writer. Compression
-// runs on the fetchers' goroutines and decompression on the decoder's, both
-// beside the writer rather than in its way.
+// Inbox pages are stored compressed with Snappy on SQLite. Every byte of a
+// page is otherwise written to the WAL, copied into the database file by a
+// checkpoint, read back and freed: for 100,000 users a quarter of a gigabyte
+// through the single writer. Snappy shrinks Graph's JSON about fourfold, at a
+// small fraction of gzip's CPU: gzip shrank it tenfold but its 2.75 s of CPU
+// per 100k-user sync cost more than all JSON decoding. Compression runs on
+// the fetchers' goroutines and decompression on the decoder's, beside the
+// writer rather than in its way.
 
-var gzipWriters = sync.Pool{New: func() any {
-	w, _ := gzip.NewWriterLevel(nil, gzip.BestSpeed)
-	return w
-}}
+// snappyMark starts a Snappy-compressed page; JSON never starts with a NUL
+// byte, nor with gzip's magic bytes, which pages of an older allot carry.
+const snappyMark = 0x00
 
-func compressPage(body []byte) ([]byte, error) {
-	var buf bytes.Buffer
-	buf.Grow(len(body) / 8)
-	w := gzipWriters.Get().(*gzip.Writer)
-	defer gzipWriters.Put(w)
-	w.Reset(&buf)
-	if _, err := w.Write(body); err != nil {
-		return nil, err
-	}
-	if err := w.Close(); err != nil {
-		return nil, err
-	}
-	return buf.Bytes(), nil
+func compressPage(body []byte) []byte {
+	out := make([]byte, 1+snappy.MaxEncodedLen(len(body)))
+	out[0] = snappyMark
+	return out[:1+len(snappy.Encode(out[1:], body))]
 }
 
-// pageJSON returns a stored page's JSON. Pages written before compression
-// (JSON never starts with gzip's magic bytes) pass through unchanged.
+// pageJSON returns a stored page's JSON, whether it was stored with Snappy,
+// gzip (allot before Snappy) or uncompressed (PostgreSQL).
 func pageJSON(stored []byte) ([]byte, error) {
-	if len(stored) < 2 || stored[0] != 0x1f || stored[1] != 0x8b {
-		return stored, nil
+	switch {
+	case len(stored) > 0 && stored[0] == snappyMark:
+		body, err := snappy.Decode(nil, stored[1:])
+		if err != nil {
+			return nil, fmt.Errorf("stored page: %w", err)
+		}
+		return body, nil
+	case len(stored) >= 2 && stored[0] == 0x1f && stored[1] == 0x8b:
+		r, err := gzip.NewReader(bytes.NewReader(stored))
+		if err != nil {
+			return nil, fmt.Errorf("stored page: %w", err)
+		}
+		body, err := io.ReadAll(r)
+		if err != nil {
+			return nil, fmt.Errorf("stored page: %w", err)
+		}
+		return body, nil
 	}
-	r, err := gzip.NewReader(bytes.NewReader(stored))
-	if err != nil {
-		return nil, fmt.Errorf("stored page: %w", err)
-	}
-	body, err := io.ReadAll(r)
-	if err != nil {
-		return nil, fmt.Errorf("stored page: %w", err)
-	}
-	return body, nil
+	return stored, nil
 }

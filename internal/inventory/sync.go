@@ -241,11 +241,8 @@ func (r *run) progress() {
 
 // store puts one fetched page into the inbox.
 func (r *run) store(ctx context.Context, resource, mode string, seq int, body []byte) error {
-	body, err := compressPage(body)
-	if err != nil {
-		return fmt.Errorf("store %s page %d: %w", resource, seq, err)
-	}
-	_, err = r.s.Store.PutInboxPages(ctx, []warehouse.InboxPage{{TenantID: r.t.ID, Resource: resource,
+	body = compressPage(body)
+	_, err := r.s.Store.PutInboxPages(ctx, []warehouse.InboxPage{{TenantID: r.t.ID, Resource: resource,
 		Round: r.id + "/" + mode, Seq: seq, Body: body}})
 	if err != nil {
 		return fmt.Errorf("store %s page %d: %w", resource, seq, err)

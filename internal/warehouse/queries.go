@@ -336,6 +336,16 @@ func deleteWhereIn(ctx context.Context, c conn, tbl, column, tenantID string, id
 }
 
 func (q *queries) ReplaceLicenseStates(ctx context.Context, tenantID string, userIDs []string, states []directory.LicenseState) error {
+	listed := make(map[string]struct{}, len(userIDs))
+	for _, id := range userIDs {
+		listed[id] = struct{}{}
+	}
+	for i := range states {
+		if _, ok := listed[states[i].UserID]; !ok {
+			return fmt.Errorf("%w license state: user %q is not among the users whose states are replaced", directory.ErrInvalid,
+				states[i].UserID)
+		}
+	}
 	return q.write(ctx, func(c conn) error {
 		if err := deleteWhereIn(ctx, c, "license_states", "user_id", tenantID, userIDs); err != nil {
 			return err
@@ -345,7 +355,10 @@ func (q *queries) ReplaceLicenseStates(ctx context.Context, tenantID string, use
 		for i, j := range order {
 			rs[i] = encodeLicenseState(c.time, tenantID, &states[j])
 		}
-		return c.bulkUpsert(ctx, licenseStatesTable, rs)
+		// Every listed user's states were just deleted and no state belongs
+		// to anyone else: a plain insert cannot conflict, and costs half an
+		// upsert, which on SQLite binds every row twice.
+		return c.bulkInsert(ctx, licenseStatesTable, rs)
 	})
 }
 

@@ -427,6 +427,16 @@ func testLicenseStates(t *testing.T, _ Harness, s warehouse.Store) {
 	got = nil
 	require.NoError(t, s.ScanLicenseStates(ctx(t), tid, func(l directory.LicenseState) error { got = append(got, l); return nil }))
 	require.Equal(t, states[2:], got)
+
+	// A state of a user not being replaced is refused, and nothing changes.
+	err := s.ReplaceLicenseStates(ctx(t), tid, []string{"u1"}, []directory.LicenseState{{UserID: "u2", SkuID: "e5"}})
+	require.ErrorIs(t, err, directory.ErrInvalid)
+	got = nil
+	require.NoError(t, s.ScanLicenseStates(ctx(t), tid, func(l directory.LicenseState) error { got = append(got, l); return nil }))
+	require.Equal(t, states[2:], got)
+
+	// Replacing states with the same ones again is fine.
+	require.NoError(t, s.ReplaceLicenseStates(ctx(t), tid, []string{"u2"}, []directory.LicenseState{states[2], states[2]}))
 }
 
 func testSkus(t *testing.T, _ Harness, s warehouse.Store) {

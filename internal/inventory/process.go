@@ -36,7 +36,7 @@ func newProcessor(r *run) *processor {
 // goroutine decodes the next pages while the transaction writes earlier ones,
 // on the machine's other core. It returns how many pages it applied.
 func (p *processor) drain(ctx context.Context) (int, error) {
-	pages, err := p.r.s.Store.ClaimInboxPages(ctx, p.r.t.ID, p.owner, 32, 10*time.Minute)
+	pages, err := p.r.s.Store.ClaimInboxPages(ctx, p.r.t.ID, p.owner, drainBatch, 10*time.Minute)
 	if err != nil || len(pages) == 0 {
 		return 0, err
 	}

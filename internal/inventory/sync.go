@@ -193,20 +193,36 @@ func (r *run) do(ctx context.Context) (Result, error) {
 	go func() { done <- fetch.Wait(); r.poke() }()
 	var fetchErr error
 	fetching := true
+	var firstWaiting time.Time // when the oldest page not yet drained arrived
 	for {
-		n, err := r.proc.drain(ctx)
-		if err != nil {
-			stopFetch()
-			if fetching {
-				<-done
+		// While pages are still arriving, a drain waits for a full batch or
+		// for its oldest page to have waited drainDelay. Each drain is a
+		// transaction: draining every page as it landed made many small
+		// commits, and kept the fetchers off the single writer meanwhile.
+		waiting := r.fetched.Load() - r.applied.Load()
+		if waiting > 0 && firstWaiting.IsZero() {
+			firstWaiting = time.Now()
+		}
+		if !fetching || waiting >= drainBatch || (waiting > 0 && time.Since(firstWaiting) >= drainDelay) {
+			n, err := r.proc.drain(ctx)
+			if err != nil {
+				stopFetch()
+				if fetching {
+					<-done
+				}
+				return r.res, err
 			}
-			return r.res, err
+			firstWaiting = time.Time{}
+			if n > 0 {
+				continue
+			}
+			if !fetching {
+				break
+			}
 		}
-		if n > 0 {
-			continue
-		}
-		if !fetching {
-			break
+		var delay <-chan time.Time
+		if !firstWaiting.IsZero() {
+			delay = time.After(drainDelay - time.Since(firstWaiting))
 		}
 		select {
 		case fetchErr = <-done:
@@ -215,6 +231,7 @@ func (r *run) do(ctx context.Context) (Result, error) {
 				return r.res, fetchErr
 			}
 		case <-r.wake:
+		case <-delay:
 		case <-ctx.Done():
 			return r.res, ctx.Err()
 		}
@@ -225,6 +242,13 @@ func (r *run) do(ctx context.Context) (Result, error) {
 	r.res.Pages = r.applied.Load()
 	return r.res, nil
 }
+
+// A drain applies up to drainBatch pages in one transaction; while fetchers
+// are running, it waits up to drainDelay for a batch to gather.
+const (
+	drainBatch = 32
+	drainDelay = time.Second
+)
 
 func (r *run) poke() {
 	select {

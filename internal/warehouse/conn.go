@@ -14,7 +14,8 @@ type conn interface {
 	// bulkUpsert writes rows (already de-duplicated) into t with upsert
 	// semantics. It runs inside the caller's transaction.
 	bulkUpsert(ctx context.Context, t table, rows [][]any) error
-	// bulkInsert appends rows to a table that has no key.
+	// bulkInsert writes rows that cannot conflict with stored ones (or each
+	// other), which is cheaper than an upsert.
 	bulkInsert(ctx context.Context, t table, rows [][]any) error
 	// skipLocked is appended to claim sub-selects so concurrent workers on
 	// PostgreSQL never claim the same row; SQLite has one writer and needs none.

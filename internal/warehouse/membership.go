@@ -181,12 +181,12 @@ func editLists(ctx context.Context, c conn, t listTable, tenantID string, edits 
 	var write [][]any
 	var empty []string
 	for _, o := range owners {
-		list, err := decodeEntries(stored[o])
-		if stored[o] == nil {
-			list, err = nil, nil
-		}
-		if err != nil {
-			return fmt.Errorf("%s of %s: %w", t.list, o, err)
+		var list []listEntry
+		if stored[o] != nil {
+			var err error
+			if list, err = decodeEntries(stored[o]); err != nil {
+				return fmt.Errorf("%s of %s: %w", t.list, o, err)
+			}
 		}
 		list = edits[o].apply(list)
 		switch {

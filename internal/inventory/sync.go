@@ -239,11 +239,15 @@ func (r *run) progress() {
 	}
 }
 
-// store puts one fetched page into the inbox.
+// store puts one fetched page into the inbox. Pages are compressed for
+// SQLite only: PostgreSQL's text column refuses gzip's bytes, and it
+// compresses large values itself.
 func (r *run) store(ctx context.Context, resource, mode string, seq int, body []byte) error {
-	body, err := compressPage(body)
-	if err != nil {
-		return fmt.Errorf("store %s page %d: %w", resource, seq, err)
+	var err error
+	if r.s.Store.Backend() == warehouse.SQLite {
+		if body, err = compressPage(body); err != nil {
+			return fmt.Errorf("store %s page %d: %w", resource, seq, err)
+		}
 	}
 	_, err = r.s.Store.PutInboxPages(ctx, []warehouse.InboxPage{{TenantID: r.t.ID, Resource: resource,
 		Round: r.id + "/" + mode, Seq: seq, Body: body}})

@@ -91,7 +91,7 @@ func (r *run) fetchLicenseChanges(ctx context.Context) *errgroup.Group {
 // users/delta does not track them (reference/graph.md §4). The listing of
 // licensed users misses those whose only states are errors (an error takes
 // no seat, so assignedLicenses stays empty); the license groups that report
-// members in error name them, and they are read by id.
+// members in error name them, and fetchLicenseErrors reads them by id.
 func (r *run) fetchLicenses(ctx context.Context) error {
 	fetch, ctx := errgroup.WithContext(ctx)
 	fetch.Go(func() error {
@@ -107,12 +107,30 @@ func (r *run) fetchLicenses(ctx context.Context) error {
 	})
 	fetch.Go(func() error {
 		ids, err := r.usersWithLicenseErrors(ctx)
-		if err != nil {
-			return err
-		}
-		return r.fetchLicensesOf(ctx, ids)
+		r.mu.Lock()
+		r.licErrors = ids
+		r.mu.Unlock()
+		return err
 	})
 	return fetch.Wait()
+}
+
+// fetchLicenseErrors is the last step of a sync that read every license
+// state: it reads the members in error that the listing of licensed users
+// did not return. Most users in error hold another license and were listed;
+// reading them all again would cost a request per 15 of them.
+func (r *run) fetchLicenseErrors(ctx context.Context) *errgroup.Group {
+	fetch, ctx := errgroup.WithContext(ctx)
+	r.mu.Lock()
+	ids := slices.DeleteFunc(r.licErrors, func(id string) bool {
+		_, read := r.proc.seenLicensed[id]
+		return read
+	})
+	r.mu.Unlock()
+	if len(ids) > 0 {
+		fetch.Go(func() error { return r.fetchLicensesOf(ctx, ids) })
+	}
+	return fetch
 }
 
 // usersWithLicenseErrors lists the members group-based licensing failed for.

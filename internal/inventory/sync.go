@@ -175,8 +175,9 @@ type run struct {
 
 	// licFull says the sync reads every licensed user's states; otherwise
 	// only those of users the rounds touched (fetchLicenseChanges).
-	licFull bool
-	licSeq  atomic.Int64 // numbers license pages across their fetchers
+	licFull   bool
+	licErrors []string     // users license groups report in error (full reads)
+	licSeq    atomic.Int64 // numbers license pages across their fetchers
 
 	fetched, applied, objects atomic.Int64
 	wake                      chan struct{}
@@ -201,10 +202,11 @@ func (r *run) do(ctx context.Context) (Result, error) {
 	r.wake = make(chan struct{}, 1)
 	r.proc = newProcessor(r)
 
-	// Two steps: the delta rounds (and SKUs, and a full license read when
+	// In steps: the delta rounds (and SKUs, and a full license read when
 	// one is due) first; then the license states of the users the rounds
-	// touched, which are known only once the rounds are applied.
-	for _, start := range []func(context.Context) *errgroup.Group{r.fetchAll, r.fetchLicenseChanges} {
+	// touched, which are known only once the rounds are applied; last, after
+	// a full read, those of users in error it did not list.
+	for _, start := range []func(context.Context) *errgroup.Group{r.fetchAll, r.fetchLicenseChanges, r.fetchLicenseErrors} {
 		if err := r.step(ctx, start); err != nil {
 			return r.res, err
 		}

@@ -111,6 +111,7 @@ func TestDeltaSyncAfterMutations(t *testing.T) {
 	res, err := syncer.Sync(ctx, tn.Name, inventory.Options{})
 	require.NoError(t, err)
 	require.False(t, res.Full)
+	require.False(t, res.AllLicenses)
 	require.Less(t, res.Users, int64(100), "a delta round carries only what changed")
 	require.EqualValues(t, 4, res.Deleted, "the four leavers")
 	requireEqualTenant(t, sim, s, tn.ID)
@@ -156,6 +157,7 @@ func TestExpiredDeltaLinkResyncs(t *testing.T) {
 	res, err := syncer.Sync(ctx, tn.Name, inventory.Options{})
 	require.NoError(t, err)
 	require.ElementsMatch(t, []string{inventory.ResUsers, inventory.ResGroups}, res.Resynced)
+	require.True(t, res.AllLicenses, "a round from scratch touched every user")
 	require.EqualValues(t, 4, res.Deleted, "the full round's sweep found the leavers")
 	requireEqualTenant(t, sim, s, tn.ID)
 }

@@ -277,6 +277,7 @@ func benchDelta(cmd *cobra.Command, _ *cli) (benchResult, error) {
 			"changed":           n,
 			"users_applied":     res.Users,
 			"license_states":    res.LicenseStates,
+			"all_licenses":      res.AllLicenses,
 			"full_sync_seconds": round3(full.Seconds),
 			"peak_rss_mb":       peakRSSMB(),
 		},

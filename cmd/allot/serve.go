@@ -37,7 +37,10 @@ type serverOptions struct {
 	// deployments behind a TLS-terminating proxy.
 	secureCookies bool
 	syncInterval  time.Duration
-	fulfillment   fulfillment.Config
+	// licenseRefresh is how often syncs read every license state
+	// (inventory.Options.LicenseRefresh).
+	licenseRefresh time.Duration
+	fulfillment    fulfillment.Config
 	// smtpAddr, when set, delivers the pipeline's notifications (approval
 	// requests, "done" mails); otherwise they stay queued in the warehouse.
 	smtpAddr, smtpFrom string
@@ -88,6 +91,8 @@ a reverse proxy, name it with --trusted-proxy so its X-Forwarded-For counts.`,
 	f.StringVar(&opt.tlsKey, "tls-key", "", "private key of --tls-cert (PEM)")
 	f.BoolVar(&opt.secureCookies, "secure-cookies", false, "mark cookies Secure (set when a proxy terminates TLS)")
 	f.DurationVar(&opt.syncInterval, "sync-interval", time.Hour, "sync every tenant this often (0 disables the schedule)")
+	f.DurationVar(&opt.licenseRefresh, "license-refresh", inventory.DefaultLicenseRefresh,
+		"read every license state when the last full read is this old (delta syncs read only changed users'; negative: only on request)")
 	f.StringVar(&opt.smtpAddr, "smtp", os.Getenv("ALLOT_SMTP"), "SMTP relay host:port for notifications (env ALLOT_SMTP; empty keeps them queued)")
 	f.StringVar(&opt.smtpFrom, "smtp-from", "allot@localhost", "sender address of notifications")
 	f.BoolVar(&opt.metricsPublic, "metrics-public", false,
@@ -156,7 +161,7 @@ func (c *cli) runServer(ctx context.Context, s warehouse.Store, opt serverOption
 	acc := &access.Service{Store: s, Logger: logger}
 	pipeline := &workflow.Pipeline{Store: s, Access: access.Pipeline{S: acc}, Logger: logger}
 	reg := job.NewRegistry()
-	if err := inventory.Register(reg, syncer, opt.syncInterval); err != nil {
+	if err := inventory.Register(reg, syncer, inventory.Schedule{Every: opt.syncInterval, LicenseRefresh: opt.licenseRefresh}); err != nil {
 		return err
 	}
 	var mailer *workflow.Mailer

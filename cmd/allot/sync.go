@@ -19,7 +19,7 @@ func newSyncCmd(c *cli) *cobra.Command {
 	var opt inventory.Options
 	var asJSON bool
 	cmd := &cobra.Command{
-		Use:   "sync [--tenant T] [--full]",
+		Use:   "sync [--tenant T] [--full] [--licenses]",
 		Short: "Inventory tenants now: Graph → inbox → warehouse",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -63,8 +63,11 @@ func newSyncCmd(c *cli) *cobra.Command {
 				results = append(results, res)
 				if !asJSON {
 					kind := "delta"
-					if res.Full {
+					switch {
+					case res.Full:
 						kind = "full"
+					case res.AllLicenses:
+						kind = "delta (all license states)"
 					}
 					fmt.Fprintf(c.stdout, "%s: %s sync, %d objects (%d users, %d groups, %d memberships, %d license states, %d SKUs), %d deleted, %.1f s, %.0f objects/s\n",
 						res.Tenant, kind, res.Objects(), res.Users, res.Groups, res.Memberships, res.LicenseStates, res.Skus,
@@ -78,7 +81,10 @@ func newSyncCmd(c *cli) *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVar(&tenant, "tenant", "", "tenant name or id (default: every tenant)")
-	cmd.Flags().BoolVar(&opt.Full, "full", false, "ignore delta links and read everything")
+	cmd.Flags().BoolVar(&opt.Full, "full", false, "ignore delta links and read everything (implies --licenses)")
+	cmd.Flags().BoolVar(&opt.Licenses, "licenses", false, "read every licensed user's license states, not only changed users'")
+	cmd.Flags().DurationVar(&opt.LicenseRefresh, "license-refresh", inventory.DefaultLicenseRefresh,
+		"read every license state anyway when the last full read is this old (negative: only on request)")
 	cmd.Flags().BoolVar(&opt.Mailboxes, "mailboxes", true, "refresh Exchange mailbox types")
 	cmd.Flags().BoolVar(&opt.SignIns, "sign-ins", false, "refresh sign-in activity (throttled by Graph to 10 requests/min)")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")

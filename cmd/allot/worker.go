@@ -29,6 +29,7 @@ func newWorkerCmd(c *cli) *cobra.Command {
 		writes    int
 		window    time.Duration
 		pollEvery time.Duration
+		refresh   time.Duration
 	)
 	cmd := &cobra.Command{
 		Use:   "worker",
@@ -57,7 +58,7 @@ enough connections (postgres://…?pool_max_conns=16).`,
 				mailer = &workflow.Mailer{SMTPAddr: smtpAddr, From: smtpFrom}
 			}
 			reg := job.NewRegistry()
-			if err := inventory.Register(reg, &inventory.Syncer{Store: s, Logger: logger}, 0); err != nil {
+			if err := inventory.Register(reg, &inventory.Syncer{Store: s, Logger: logger}, inventory.Schedule{LicenseRefresh: refresh}); err != nil {
 				return err
 			}
 			if err := workflow.Register(reg, workflow.Options{Pipeline: pipeline, Mailer: mailer, Interval: interval,
@@ -93,6 +94,8 @@ enough connections (postgres://…?pool_max_conns=16).`,
 	f.IntVar(&slots, "slots", 2, "concurrent fulfilment drains per tenant in this process")
 	f.DurationVar(&batchTTL, "removal-batch-ttl", 7*24*time.Hour, "release approver batches left undecided this long")
 	f.DurationVar(&pollEvery, "poll", time.Second, "how often River looks for jobs (SQLite has no LISTEN/NOTIFY)")
+	f.DurationVar(&refresh, "license-refresh", inventory.DefaultLicenseRefresh,
+		"in the syncs this worker runs, read every license state when the last full read is this old (as allot serve)")
 	f.StringVar(&smtpAddr, "smtp", os.Getenv("ALLOT_SMTP"), "SMTP relay host:port for notifications (env ALLOT_SMTP; empty keeps them queued)")
 	f.StringVar(&smtpFrom, "smtp-from", "allot@localhost", "sender address of notifications")
 	return cmd

@@ -30,6 +30,7 @@ import (
 //	POST   /_sim/writes/reset
 //	GET    /_sim/faults, POST /_sim/faults     Faults
 //	POST   /_sim/delta/expire                  expire every delta token
+//	POST   /_sim/licenses/process              finish pending group license processing now
 //
 // Errors are {"error":{"code","message"}} with 400/404/409.
 func (s *Server) serveControl(w http.ResponseWriter, r *http.Request) {
@@ -124,6 +125,9 @@ func (s *Server) serveControl(w http.ResponseWriter, r *http.Request) {
 		reply(s.Faults(), nil)
 	case m == "POST" && n == 2 && segs[0] == "delta" && segs[1] == "expire":
 		s.ExpireDeltaTokens()
+		reply(nil, nil)
+	case m == "POST" && n == 2 && segs[0] == "licenses" && segs[1] == "process":
+		s.ProcessLicensesNow()
 		reply(nil, nil)
 	default:
 		reply(nil, &controlErr{status: http.StatusNotFound, code: "not_found", msg: "no such simulator endpoint: " + r.Method + " " + r.URL.Path})

@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 )
@@ -166,4 +167,56 @@ func TestGroupDeltaPagesLargeGroups(t *testing.T) {
 	}
 	require.GreaterOrEqual(t, pages, 2)
 	require.Len(t, seen, len(members))
+}
+
+// users/delta tracks assignedLicenses but not licenseAssignmentStates: an
+// error that group-based licensing writes on a member, taking no seat, does
+// not make the member appear in the next round; a direct assignment does.
+func TestUserDeltaDoesNotTrackLicenseStates(t *testing.T) {
+	t.Parallel()
+	h := setup(t, Config{Users: 300, Groups: 60, LicenseProcessingDelay: time.Hour})
+	srv := h.srv
+	_, link := deltaRound(t, h, "/users/delta?$select=displayName,assignedLicenses", "Prefer", "odata.maxpagesize=999")
+
+	group := h.groupNamed("All Managers")
+	members := mustMembers(t, srv, group)
+	require.NotEmpty(t, members)
+	proj := h.skuID("PROJECTPROFESSIONAL")
+	for _, s := range srv.Skus() {
+		if s.SkuID == proj {
+			require.NoError(t, srv.SetSeats(s.SkuPartNumber, s.ConsumedUnits)) // none left
+		}
+	}
+	r := h.call("POST", "/groups/"+group+"/assignLicense", assignBodyOf([]LicenseChange{{SkuID: proj}}, nil))
+	require.Equal(t, http.StatusAccepted, r.status, string(r.raw))
+	srv.ProcessLicensesNow() // instead of waiting the hour
+	errored := 0
+	for _, m := range members {
+		states, _ := srv.LicenseStates(m.MemberID)
+		for _, s := range states {
+			if s.AssignedByGroup == group && s.Error == "CountViolation" {
+				errored++
+			}
+		}
+	}
+	require.Positive(t, errored)
+
+	direct := h.firstUser(func(u *user) bool { return u.usageLocation != "" && len(u.licenses) == 0 })
+	assigned := false
+	for _, s := range srv.Skus() {
+		if s.AppliesTo == "User" && s.SkuID != proj && s.Available() > 0 {
+			if srv.AssignLicense(direct.id, []LicenseChange{{SkuID: s.SkuID}}, nil) == nil {
+				assigned = true
+				break
+			}
+		}
+	}
+	require.True(t, assigned, "some SKU has a free seat")
+
+	changed, _ := deltaRound(t, h, link)
+	got := byID(changed)
+	require.Contains(t, got, direct.id, "assignedLicenses changed")
+	for _, m := range members {
+		require.NotContains(t, got, m.MemberID, "only licenseAssignmentStates changed")
+	}
 }

@@ -105,6 +105,10 @@ var groupsLister = &lister[group]{
 	at:    func(t *tenant, i int) *group { return &t.groups[i] },
 	alive: func(g *group) bool { return !g.deleted },
 	text:  groupText,
+	lookup: func(t *tenant, id string) (int, bool) {
+		i, ok := t.groupByID[strings.ToLower(id)]
+		return int(i), ok
+	},
 }
 
 func (s *Server) listGroups(w http.ResponseWriter, r *http.Request, ri *reqInfo, _ []string) {

@@ -333,12 +333,14 @@ func (s *Server) assignGroupLicense(w http.ResponseWriter, r *http.Request, ri *
 func (s *Server) processGroupLicenses(g int32) {
 	s.bg.Add(1)
 	s.pending.Add(1)
+	kick := s.licenseKick() // taken now, so a ProcessLicensesNow from here on ends the wait
 	go func() {
 		defer s.bg.Done()
 		defer s.pending.Add(-1)
 		step := s.scaled(s.cfg.LicenseProcessingDelay) / 2
 		select {
 		case <-time.After(step):
+		case <-kick:
 		case <-s.done:
 			return
 		}
@@ -348,6 +350,7 @@ func (s *Server) processGroupLicenses(g int32) {
 		t.mu.Unlock()
 		select {
 		case <-time.After(step):
+		case <-kick:
 		case <-s.done:
 		}
 		t.mu.Lock()
@@ -366,4 +369,30 @@ func (s *Server) processGroupLicenses(g int32) {
 		t.groups[g].licenseState = "ProcessingComplete"
 		t.groups[g].ver = t.bump()
 	}()
+}
+
+// licenseKick is closed by ProcessLicensesNow to end every pending
+// processing delay at once.
+func (s *Server) licenseKick() <-chan struct{} {
+	s.kickMu.Lock()
+	defer s.kickMu.Unlock()
+	if s.kick == nil {
+		s.kick = make(chan struct{})
+	}
+	return s.kick
+}
+
+// ProcessLicensesNow finishes pending group-based license processing
+// without waiting for LicenseProcessingDelay, and returns when it is done.
+// Entra processes group licenses in the background, minutes or hours after
+// the assignLicense call; a test sets a long delay, syncs while processing
+// is pending, then lets it finish here to see what arrives after the sync.
+func (s *Server) ProcessLicensesNow() {
+	s.kickMu.Lock()
+	if s.kick != nil {
+		close(s.kick)
+	}
+	s.kick = make(chan struct{})
+	s.kickMu.Unlock()
+	s.WaitLicenseProcessing()
 }

@@ -2,6 +2,7 @@ package graphsim
 
 import (
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -20,6 +21,48 @@ type lister[T any] struct {
 	// odataType, when set, is rendered first on every item, as Graph does
 	// in polymorphic (directoryObject) collections.
 	odataType string
+	// lookup finds an object's index by id, when the collection has an
+	// index; a filter on ids then reads only those objects.
+	lookup func(t *tenant, id string) (int, bool)
+}
+
+// indexes returns the object indexes a list must look at, in ascending
+// order, or nil to scan them all. Caller holds the read lock.
+func (l *lister[T]) indexes(t *tenant, lq *listQuery) []int {
+	if l.lookup == nil || lq.filter == nil {
+		return nil
+	}
+	ids, ok := keyIDs(lq.filter)
+	if !ok {
+		return nil
+	}
+	out := make([]int, 0, len(ids))
+	for _, id := range ids {
+		if i, ok := l.lookup(t, id); ok {
+			out = append(out, i)
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+// scan calls fn for each index from start on (of cand, or of all n when
+// cand is nil), in ascending order, until fn returns false.
+func scan(n int, cand []int, start int, fn func(i int) bool) {
+	if cand == nil {
+		for i := start; i < n; i++ {
+			if !fn(i) {
+				return
+			}
+		}
+		return
+	}
+	k, _ := slices.BinarySearch(cand, start)
+	for _, i := range cand[k:] {
+		if !fn(i) {
+			return
+		}
+	}
 }
 
 // compiled is a ready-to-run row matcher for a list request.
@@ -92,14 +135,16 @@ func serveList[T any](s *Server, w http.ResponseWriter, r *http.Request, ri *req
 	e := newEnc(64 << 10)
 	t.mu.RLock()
 	n := l.n(t)
+	cand := l.indexes(t, lq)
 	count := -1
 	if lq.count && lq.skip == nil {
 		count = 0
-		for i := 0; i < n; i++ {
+		scan(n, cand, 0, func(i int) bool {
 			if match(t, l.at(t, i)) {
 				count++
 			}
-		}
+			return true
+		})
 	}
 	var page []int32
 	next := int64(-1)
@@ -109,11 +154,12 @@ func serveList[T any](s *Server, w http.ResponseWriter, r *http.Request, ri *req
 	}
 	if lq.orderBy != "" {
 		var all []int32
-		for i := 0; i < n; i++ {
+		scan(n, cand, 0, func(i int) bool {
 			if match(t, l.at(t, i)) {
 				all = append(all, int32(i))
 			}
-		}
+			return true
+		})
 		sortIndexes(all, func(i int32) string { return l.text(l.at(t, int(i)), lq.orderBy) }, lq.desc)
 		if start < int64(len(all)) {
 			end := min(int(start)+lq.top, len(all))
@@ -123,19 +169,19 @@ func serveList[T any](s *Server, w http.ResponseWriter, r *http.Request, ri *req
 			}
 		}
 	} else {
-		i := int(start)
-		for ; i < n && len(page) < lq.top; i++ {
-			if match(t, l.at(t, i)) {
-				page = append(page, int32(i))
+		// The first match past a full page is where the next one starts;
+		// looking ahead keeps the last page free of a nextLink.
+		scan(n, cand, int(start), func(i int) bool {
+			if !match(t, l.at(t, i)) {
+				return true
 			}
-		}
-		// Look ahead so the last page carries no nextLink.
-		for j := i; j < n; j++ {
-			if match(t, l.at(t, j)) {
-				next = int64(j)
-				break
+			if len(page) == lq.top {
+				next = int64(i)
+				return false
 			}
-		}
+			page = append(page, int32(i))
+			return true
+		})
 	}
 	e.open()
 	ctx := l.ctx
@@ -193,11 +239,12 @@ func serveCount[T any](s *Server, w http.ResponseWriter, r *http.Request, ri *re
 	}
 	s.t.mu.RLock()
 	c := 0
-	for i, n := 0, l.n(s.t); i < n; i++ {
+	scan(l.n(s.t), l.indexes(s.t, lq), 0, func(i int) bool {
 		if match(s.t, l.at(s.t, i)) {
 			c++
 		}
-	}
+		return true
+	})
 	s.t.mu.RUnlock()
 	w.Header().Set("Content-Type", "text/plain")
 	_, _ = w.Write([]byte(strconv.Itoa(c)))

@@ -19,6 +19,7 @@ type listQuery struct {
 	eventual  bool // ConsistencyLevel: eventual
 	advanced  bool // eventual and $count=true
 	filterSrc string
+	filter    *fnode // parsed filterSrc
 	orderBy   string // lower-case property name
 	desc      bool
 	search    []searchTerm
@@ -133,10 +134,19 @@ func parseListQuery[T any](r *http.Request, props *propSet[T], ent *entity[T], k
 	}
 	if v := q.Get("$filter"); v != "" {
 		lq.filterSrc = v
-		_, fp, err := parseFilter(v)
+		n, fp, err := parseFilter(v)
 		if err != nil {
 			return nil, badRequest("Invalid filter clause: %s", err.Error())
 		}
+		// Graph limits "in" (and the "or" it stands for) to 15 values
+		// unless the request is an advanced query, which is limited by URL
+		// length instead (2,048 characters; not simulated). Message as
+		// observed in microsoftgraph/microsoft-graph-docs-contrib#1238.
+		if w := orWidth(n); w > maxOrClauses && !lq.advanced {
+			return nil, gerr(http.StatusBadRequest, "Request_UnsupportedQuery",
+				"Too many child clauses specified in search filter expression containing 'OR' operators: %d. Max allowed: %d.", w, maxOrClauses)
+		}
+		lq.filter = n
 		if len(fp.advanced) > 0 && !lq.advanced {
 			return nil, gerr(http.StatusBadRequest, "Request_UnsupportedQuery",
 				"Operator '%s' is not supported because the required parameters might be missing. Try adding $count=true query parameter and ConsistencyLevel:eventual header. Refer to https://aka.ms/graph-docs/advanced-queries for more information",
@@ -266,4 +276,70 @@ func sortIndexes(idx []int32, key func(i int32) string, desc bool) {
 		}
 		return ka < kb
 	})
+}
+
+// maxOrClauses is how many values one "in" (or chain of "or") may hold
+// outside advanced queries.
+const maxOrClauses = 15
+
+// orWidth is the widest chain of "or" in a filter, an "in" counting one
+// clause per value.
+func orWidth(n *fnode) int {
+	switch n.op {
+	case "or":
+		return max(orChain(n), orWidth(n.left), orWidth(n.right))
+	case "and":
+		return max(orWidth(n.left), orWidth(n.right))
+	case "not", "any":
+		return orWidth(n.left)
+	case "in":
+		return len(n.list)
+	}
+	return 1
+}
+
+func orChain(n *fnode) int {
+	switch n.op {
+	case "or":
+		return orChain(n.left) + orChain(n.right)
+	case "in":
+		return len(n.list)
+	}
+	return 1
+}
+
+// keyIDs returns the object ids a filter is limited to when it selects by
+// id (id eq 'a', id in ('a','b'), an "or" of those, or an "and" with one
+// of them), so a list can look them up instead of scanning the directory,
+// as Graph's own store does.
+func keyIDs(n *fnode) ([]string, bool) {
+	switch n.op {
+	case "eq":
+		if strings.EqualFold(n.prop, "id") && n.lit != nil && n.lit.kind != 'n' {
+			return []string{n.lit.s}, true
+		}
+	case "in":
+		if strings.EqualFold(n.prop, "id") {
+			ids := make([]string, 0, len(n.list))
+			for _, l := range n.list {
+				if l.kind != 'n' {
+					ids = append(ids, l.s)
+				}
+			}
+			return ids, true
+		}
+	case "or":
+		l, ok := keyIDs(n.left)
+		if !ok {
+			return nil, false
+		}
+		r, ok := keyIDs(n.right)
+		return append(l, r...), ok
+	case "and":
+		if ids, ok := keyIDs(n.left); ok {
+			return ids, true
+		}
+		return keyIDs(n.right)
+	}
+	return nil, false
 }

@@ -50,6 +50,8 @@ type Server struct {
 
 	bg        sync.WaitGroup
 	pending   atomic.Int64 // group license jobs not yet finished
+	kickMu    sync.Mutex
+	kick      chan struct{} // closed to end pending license processing delays
 	done      chan struct{}
 	closeOnce sync.Once
 }

@@ -260,8 +260,16 @@ func (t *tenant) removeMember(g int32, r ref, now time.Time) bool {
 // setLicenses replaces user i's license states and keeps each SKU's
 // consumedUnits and the user's mailbox in step. Every license change goes
 // through here so seat accounting cannot drift.
+//
+// users/delta does not track licenseAssignmentStates (graph.md §4), only
+// what follows from them: assignedLicenses (and the plans derived from it).
+// So the user counts as changed for delta only when that differs; a state
+// that merely moves to an error, or a direct assignment removed while a
+// group still assigns the same SKU, goes unreported, as in Entra.
 func (t *tenant) setLicenses(i int32, next []lic) {
 	u := &t.users[i]
+	before := t.effectiveLicenses(u)
+	mailbox := u.mailbox
 	for k := range u.licenses {
 		if s := u.licenses[k].sku; u.licenses[k].holdsSeat() && firstHeld(u.licenses, s) == k && !holdsIn(next, s) {
 			t.skus[s].consumed--
@@ -276,7 +284,37 @@ func (t *tenant) setLicenses(i int32, next []lic) {
 	if u.mailbox == mbNone && t.hasExchange(next) && u.userType == "Member" {
 		u.mailbox = mbUser
 	}
-	u.ver = t.bump()
+	if u.mailbox != mailbox || !sameAssigned(before, t.effectiveLicenses(u)) {
+		u.ver = t.bump()
+	}
+}
+
+// sameAssigned compares two assignedLicenses lists as sets of SKUs with
+// their disabled plans.
+func sameAssigned(a, b []groupLicense) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for _, x := range a {
+		j := slices.IndexFunc(b, func(y groupLicense) bool { return y.sku == x.sku })
+		if j < 0 || !sameStrings(x.disabled, b[j].disabled) {
+			return false
+		}
+	}
+	return true
+}
+
+// sameStrings compares two lists as sets.
+func sameStrings(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for _, x := range a {
+		if !slices.Contains(b, x) {
+			return false
+		}
+	}
+	return true
 }
 
 // holdsIn reports whether ls consumes a seat of SKU s.

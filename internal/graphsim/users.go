@@ -158,6 +158,10 @@ var usersLister = &lister[user]{
 	alive: func(u *user) bool { return !u.deleted },
 	text:  userText,
 	extra: renderManagerExpand,
+	lookup: func(t *tenant, id string) (int, bool) {
+		i, ok := t.userByID.get(id)
+		return int(i), ok
+	},
 }
 
 func renderManagerExpand(_ *Server, e *enc, t *tenant, u *user, lq *listQuery) {

@@ -60,12 +60,20 @@ func mutate(t *testing.T, sim *graphsim.Server, seed uint64) {
 		moved++
 	}
 	require.Positive(t, moved)
-	// License changes: give some users Visio directly, take it back from one.
+	// License changes: give some users Visio directly. Only users without
+	// it: on top of a group's Visio a direct one changes no property that
+	// users/delta tracks, and waits for the periodic license refresh
+	// (TestUntrackedLicenseChanges).
 	visio, err := sim.SkuID("VISIOCLIENT")
 	require.NoError(t, err)
+	for _, k := range sim.Skus() {
+		if k.SkuID == visio && k.Available() < 3 {
+			require.NoError(t, sim.SetSeats(k.SkuPartNumber, k.ConsumedUnits+3)) // the tenant bought a few
+		}
+	}
 	licensed := 0
 	for _, u := range users[40:] {
-		if u.UsageLocation == "" || !u.AccountEnabled {
+		if u.UsageLocation == "" || !u.AccountEnabled || holds(t, sim, u.ID, visio) {
 			continue
 		}
 		if err := sim.AssignLicense(u.ID, []graphsim.LicenseChange{{SkuID: visio}}, nil); err == nil {
@@ -79,6 +87,19 @@ func mutate(t *testing.T, sim *graphsim.Server, seed uint64) {
 	sim.WaitLicenseProcessing()
 }
 
+// holds reports whether a user holds a SKU in any way, in error or not.
+func holds(t *testing.T, sim *graphsim.Server, userID, skuID string) bool {
+	t.Helper()
+	states, err := sim.LicenseStates(userID)
+	require.NoError(t, err)
+	for _, s := range states {
+		if s.SkuID == skuID {
+			return true
+		}
+	}
+	return false
+}
+
 func TestDeltaSyncAfterMutations(t *testing.T) {
 	t.Parallel()
 	sim, s, syncer, tn := setup(t, graphsim.Config{Users: 400, Seed: 11})
@@ -90,6 +111,7 @@ func TestDeltaSyncAfterMutations(t *testing.T) {
 	res, err := syncer.Sync(ctx, tn.Name, inventory.Options{})
 	require.NoError(t, err)
 	require.False(t, res.Full)
+	require.False(t, res.AllLicenses)
 	require.Less(t, res.Users, int64(100), "a delta round carries only what changed")
 	require.EqualValues(t, 4, res.Deleted, "the four leavers")
 	requireEqualTenant(t, sim, s, tn.ID)
@@ -135,6 +157,7 @@ func TestExpiredDeltaLinkResyncs(t *testing.T) {
 	res, err := syncer.Sync(ctx, tn.Name, inventory.Options{})
 	require.NoError(t, err)
 	require.ElementsMatch(t, []string{inventory.ResUsers, inventory.ResGroups}, res.Resynced)
+	require.True(t, res.AllLicenses, "a round from scratch touched every user")
 	require.EqualValues(t, 4, res.Deleted, "the full round's sweep found the leavers")
 	requireEqualTenant(t, sim, s, tn.ID)
 }

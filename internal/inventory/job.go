@@ -39,11 +39,13 @@ const Queue = "inventory"
 
 type syncWorker struct {
 	river.WorkerDefaults[SyncArgs]
-	syncer *Syncer
+	syncer         *Syncer
+	licenseRefresh time.Duration
 }
 
 func (w *syncWorker) Work(ctx context.Context, j *river.Job[SyncArgs]) error {
-	res, err := w.syncer.Sync(ctx, j.Args.TenantID, Options{Full: j.Args.Full, Mailboxes: true})
+	res, err := w.syncer.Sync(ctx, j.Args.TenantID, Options{Full: j.Args.Full, Mailboxes: true,
+		LicenseRefresh: w.licenseRefresh})
 	if err != nil {
 		return err
 	}
@@ -72,20 +74,31 @@ func (w *scheduleWorker) Work(ctx context.Context, _ *river.Job[scheduleArgs]) e
 	return nil
 }
 
-// Register adds the sync worker and, when interval > 0, a periodic schedule
-// that enqueues a sync of every tenant (skipped while one is still queued or
-// running for that tenant).
-func Register(reg *job.Registry, syncer *Syncer, interval time.Duration) error {
+// Schedule configures the syncs a process runs.
+type Schedule struct {
+	// Every is how often every tenant is synced; zero enqueues nothing (the
+	// process still runs syncs enqueued elsewhere).
+	Every time.Duration
+	// LicenseRefresh is Options.LicenseRefresh of the syncs the process
+	// runs. The time of the last full read is stored per tenant, so
+	// processes configured alike share one schedule.
+	LicenseRefresh time.Duration
+}
+
+// Register adds the sync worker and, when sched.Every > 0, a periodic
+// schedule that enqueues a sync of every tenant (skipped while one is still
+// queued or running for that tenant).
+func Register(reg *job.Registry, syncer *Syncer, sched Schedule) error {
 	reg.Queue(Queue, 2)
-	if err := job.Register(reg, &syncWorker{syncer: syncer}); err != nil {
+	if err := job.Register(reg, &syncWorker{syncer: syncer, licenseRefresh: sched.LicenseRefresh}); err != nil {
 		return err
 	}
-	if interval <= 0 {
+	if sched.Every <= 0 {
 		return nil
 	}
 	if err := job.Register(reg, &scheduleWorker{store: syncer.Store}); err != nil {
 		return err
 	}
-	reg.Every(interval, func() (river.JobArgs, *river.InsertOpts) { return scheduleArgs{}, nil }, true)
+	reg.Every(sched.Every, func() (river.JobArgs, *river.InsertOpts) { return scheduleArgs{}, nil }, true)
 	return nil
 }

@@ -19,7 +19,7 @@ func TestPeriodicSyncJob(t *testing.T) {
 	ctx := context.Background()
 	require.NoError(t, job.Migrate(ctx, s))
 	reg := job.NewRegistry()
-	require.NoError(t, inventory.Register(reg, syncer, time.Hour))
+	require.NoError(t, inventory.Register(reg, syncer, inventory.Schedule{Every: time.Hour}))
 	c, err := job.New(s, reg, job.Config{Work: true, PollInterval: 50 * time.Millisecond})
 	require.NoError(t, err)
 	require.NoError(t, c.Start(ctx))

@@ -22,11 +22,14 @@ type processor struct {
 	// members collects a full groups round's memberships; they replace the
 	// tenant's when the round ends (see finish).
 	members warehouse.MembershipSet
+	// refresh holds the users incremental rounds touched, whose license
+	// states are read once the rounds are applied (noteUser, noteGroup).
+	refresh map[string]struct{}
 }
 
 func newProcessor(r *run) *processor {
 	return &processor{r: r, owner: "sync-" + r.id, seenUsers: map[string]struct{}{}, seenGroups: map[string]struct{}{},
-		seenLicensed: map[string]struct{}{}}
+		seenLicensed: map[string]struct{}{}, refresh: map[string]struct{}{}}
 }
 
 // drain applies the pages currently in the inbox, oldest first, all in one
@@ -163,6 +166,7 @@ func (p *processor) users(ctx context.Context, tx warehouse.Tx, items []userItem
 			removed = append(removed, items[i].ID)
 		} else if !full {
 			ids = append(ids, items[i].ID)
+			p.noteUser(items[i].ID)
 		}
 	}
 	existing := map[string]directory.User{}
@@ -221,6 +225,9 @@ func (p *processor) groups(ctx context.Context, tx warehouse.Tx, items []graph.G
 			ids = append(ids, items[i].ID)
 		}
 	}
+	if !full {
+		ids = append(ids, removed...) // noteGroup needs a deleted group's licenses
+	}
 	existing := map[string]directory.Group{}
 	if len(ids) > 0 {
 		olds, err := tx.GetGroups(ctx, p.r.t.ID, ids)
@@ -235,6 +242,11 @@ func (p *processor) groups(ctx context.Context, tx warehouse.Tx, items []graph.G
 	var adds, dels []directory.Membership
 	for i := range items {
 		it := &items[i]
+		if !full {
+			if err := p.noteGroup(ctx, tx, it, existing[it.ID], has[i]); err != nil {
+				return n, err
+			}
+		}
 		if it.Removed != nil {
 			continue
 		}
@@ -301,11 +313,11 @@ func carriesGroupProperties(has func(string) bool) bool {
 	return false
 }
 
-// licenses stores the license states of a page of licensed users. Every
-// sync re-reads every licensed user's states (user delta does not track
-// them), but few change between syncs: only users whose states differ from
-// the stored ones are rewritten, which turned a million deletes and inserts
-// per sync of a large tenant into a read of the same rows.
+// licenses stores the license states of a page of users. A full read
+// returns every licensed user, and few of them change between reads: only
+// users whose states differ from the stored ones are rewritten, which turned
+// a million deletes and inserts per full read of a large tenant into a read
+// of the same rows.
 func (p *processor) licenses(ctx context.Context, tx warehouse.Tx, items []graph.User) (counts, error) {
 	var n counts
 	ids := make([]string, 0, len(items))

@@ -19,6 +19,13 @@ import (
 // tenant registered the way an operator would (secret by file reference).
 func setup(t *testing.T, cfg graphsim.Config) (*graphsim.Server, warehouse.Store, *inventory.Syncer, directory.Tenant) {
 	t.Helper()
+	return setupOn(t, cfg, warehousetest.SQLitePath(t))
+}
+
+// setupOn is setup with the warehouse at dsn (a SQLite path or a
+// PostgreSQL DSN).
+func setupOn(t *testing.T, cfg graphsim.Config, dsn string) (*graphsim.Server, warehouse.Store, *inventory.Syncer, directory.Tenant) {
+	t.Helper()
 	sim, err := graphsim.Start(cfg)
 	require.NoError(t, err)
 	t.Cleanup(func() { sim.Close() })
@@ -26,7 +33,7 @@ func setup(t *testing.T, cfg graphsim.Config) (*graphsim.Server, warehouse.Store
 
 	secret := filepath.Join(t.TempDir(), "secret")
 	require.NoError(t, os.WriteFile(secret, []byte(info.ClientSecret+"\n"), 0o600))
-	s, err := warehouse.Open(context.Background(), warehousetest.SQLitePath(t))
+	s, err := warehouse.Open(context.Background(), dsn)
 	require.NoError(t, err)
 	t.Cleanup(func() { s.Close() })
 	tn := directory.Tenant{ID: info.TenantID, Name: "sim", GraphURL: info.GraphURL, AuthorityURL: info.AuthorityURL,

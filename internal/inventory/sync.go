@@ -35,18 +35,29 @@ const (
 
 // userDeltaSelect is what a users round tracks. It adds the manager
 // relationship (manager@delta: approvals route to managers) and leaves out
-// assignedLicenses, assignedPlans and provisionedPlans: they follow from the
-// license states and the SKUs' plans, which are read anyway, and an E5 user's
-// ~90 assigned plans would make every user ten times larger on the wire.
+// assignedPlans and provisionedPlans: they follow from the license states
+// and the SKUs' plans, and an E5 user's ~90 assigned plans would make every
+// user ten times larger on the wire. It keeps assignedLicenses (a SKU id
+// and its disabled plans per SKU, small): tracking it is what brings a
+// user whose licenses changed into the round, whose states are then read.
 var userDeltaSelect = append(slices.DeleteFunc(slices.Clone(graph.UserDeltaSelect), func(p string) bool {
-	return p == "assignedLicenses" || p == "assignedPlans" || p == "provisionedPlans"
+	return p == "assignedPlans" || p == "provisionedPlans"
 }), "manager")
 
 // Options shape one sync.
 type Options struct {
 	// Full ignores stored delta links and reads everything, sweeping what
-	// Graph no longer returns.
+	// Graph no longer returns. It implies Licenses.
 	Full bool
+	// Licenses reads every licensed user's license states, however recent
+	// the last full read. Other syncs read only the states of users the
+	// delta rounds touched (see the package doc).
+	Licenses bool
+	// LicenseRefresh is how old the last full read of license states may be
+	// before a sync reads them all again; it catches what no delta reports,
+	// such as group-based licensing errors. Zero means
+	// DefaultLicenseRefresh; negative, only on request.
+	LicenseRefresh time.Duration
 	// Mailboxes refreshes Exchange mailbox types (user or shared) through the
 	// Exchange admin API.
 	Mailboxes bool
@@ -68,6 +79,7 @@ type Result struct {
 	Tenant        string        `json:"tenant"`
 	Full          bool          `json:"full"`
 	Resynced      []string      `json:"resynced,omitempty"` // resources whose delta link had expired
+	AllLicenses   bool          `json:"all_licenses"`       // every licensed user's states read, not only changed users'
 	Users         int64         `json:"users"`
 	Groups        int64         `json:"groups"`
 	Memberships   int64         `json:"memberships"`
@@ -161,6 +173,12 @@ type run struct {
 	full  map[string]bool   // resource → ran a full round
 	res   Result
 
+	// licFull says the sync reads every licensed user's states; otherwise
+	// only those of users the rounds touched (fetchLicenseChanges).
+	licFull   bool
+	licErrors []string     // users license groups report in error (full reads)
+	licSeq    atomic.Int64 // numbers license pages across their fetchers
+
 	fetched, applied, objects atomic.Int64
 	wake                      chan struct{}
 	proc                      *processor
@@ -178,20 +196,40 @@ func (r *run) do(ctx context.Context) (Result, error) {
 		r.log.Info("dropped pages of an interrupted sync", "pages", purged)
 	}
 	r.res.Purged, r.res.Full = purged, r.opt.Full
+	if r.licFull, err = r.licensesDue(ctx); err != nil {
+		return r.res, err
+	}
 	r.wake = make(chan struct{}, 1)
 	r.proc = newProcessor(r)
 
+	// In steps: the delta rounds (and SKUs, and a full license read when
+	// one is due) first; then the license states of the users the rounds
+	// touched, which are known only once the rounds are applied; last, after
+	// a full read, those of users in error it did not list.
+	for _, start := range []func(context.Context) *errgroup.Group{r.fetchAll, r.fetchLicenseChanges, r.fetchLicenseErrors} {
+		if err := r.step(ctx, start); err != nil {
+			return r.res, err
+		}
+	}
+	if err := r.finish(ctx); err != nil {
+		return r.res, err
+	}
+	r.res.Pages = r.applied.Load()
+	return r.res, nil
+}
+
+// step starts fetchers and applies their pages until they are done and the
+// inbox is empty.
+func (r *run) step(ctx context.Context, start func(context.Context) *errgroup.Group) error {
 	// The fetchers get their own context: errgroup cancels it when they are
 	// done, while the applier must go on draining, and the applier cancels it
 	// when it fails so the fetchers stop too.
 	fctx, stopFetch := context.WithCancel(ctx)
 	defer stopFetch()
-	fetch := r.fetchAll(fctx)
+	fetch := start(fctx)
 
-	// The applier runs until the fetchers are done and the inbox is empty.
 	done := make(chan error, 1)
 	go func() { done <- fetch.Wait(); r.poke() }()
-	var fetchErr error
 	fetching := true
 	var firstWaiting time.Time // when the oldest page not yet drained arrived
 	for {
@@ -210,14 +248,14 @@ func (r *run) do(ctx context.Context) (Result, error) {
 				if fetching {
 					<-done
 				}
-				return r.res, err
+				return err
 			}
 			firstWaiting = time.Time{}
 			if n > 0 {
 				continue
 			}
 			if !fetching {
-				break
+				return nil
 			}
 		}
 		var delay <-chan time.Time
@@ -225,22 +263,17 @@ func (r *run) do(ctx context.Context) (Result, error) {
 			delay = time.After(drainDelay - time.Since(firstWaiting))
 		}
 		select {
-		case fetchErr = <-done:
+		case err := <-done:
 			fetching = false
-			if fetchErr != nil {
-				return r.res, fetchErr
+			if err != nil {
+				return err
 			}
 		case <-r.wake:
 		case <-delay:
 		case <-ctx.Done():
-			return r.res, ctx.Err()
+			return ctx.Err()
 		}
 	}
-	if err := r.finish(ctx); err != nil {
-		return r.res, err
-	}
-	r.res.Pages = r.applied.Load()
-	return r.res, nil
 }
 
 // A drain applies up to drainBatch pages in one transaction; while fetchers
@@ -263,9 +296,13 @@ func (r *run) progress() {
 	}
 }
 
-// store puts one fetched page into the inbox.
+// store puts one fetched page into the inbox. Pages are compressed for
+// SQLite only: PostgreSQL's text column refuses compressed bytes, and it
+// compresses large values itself.
 func (r *run) store(ctx context.Context, resource, mode string, seq int, body []byte) error {
-	body = compressPage(body)
+	if r.s.Store.Backend() == warehouse.SQLite {
+		body = compressPage(body)
+	}
 	_, err := r.s.Store.PutInboxPages(ctx, []warehouse.InboxPage{{TenantID: r.t.ID, Resource: resource,
 		Round: r.id + "/" + mode, Seq: seq, Body: body}})
 	if err != nil {
@@ -342,17 +379,6 @@ func deltaOp(resource string) string {
 	return "GroupsDelta"
 }
 
-// fetchLicenses reads licenseAssignmentStates of every licensed user; users
-// delta does not track them (reference/graph.md §4).
-func (r *run) fetchLicenses(ctx context.Context) error {
-	return r.fetchPages(ctx, ResLicenses, "full", graph.Query{Op: "ListLicensedUsers", Path: "/users", Eventual: true,
-		Permission: "User.Read.All", Params: url.Values{
-			"$select": {"id,licenseAssignmentStates"},
-			"$filter": {"assignedLicenses/$count ne 0"},
-			"$top":    {"999"},
-		}})
-}
-
 func (r *run) fetchSignIns(ctx context.Context) error {
 	seq := 0
 	return r.c.ListUsers(ctx, graph.UserListOptions{Select: []string{"id"}, SignInActivity: true},
@@ -414,10 +440,7 @@ func (r *run) finish(ctx context.Context) error {
 			return err
 		}
 	}
-	if _, err := r.proc.sweepLicenses(ctx); err != nil {
-		return err
-	}
-	return nil
+	return r.finishLicenses(ctx, now)
 }
 
 // fetchAll starts every fetcher the options ask for.
@@ -427,7 +450,9 @@ func (r *run) fetchAll(ctx context.Context) *errgroup.Group {
 	fetch.Go(func() error {
 		return r.fetchDelta(ctx, ResGroups, "/groups/delta", graph.GroupDeltaSelect, "GroupMember.Read.All")
 	})
-	fetch.Go(func() error { return r.fetchLicenses(ctx) })
+	if r.licFull {
+		fetch.Go(func() error { return r.fetchLicenses(ctx) })
+	}
 	fetch.Go(func() error {
 		return r.fetchPages(ctx, ResSkus, "full", graph.Query{Op: "ListSubscribedSkus", Path: "/subscribedSkus",
 			Permission: "Organization.Read.All"})
@@ -454,7 +479,8 @@ func Download(ctx context.Context, c *graph.Client, opt Options) (DownloadStats,
 	var st DownloadStats
 	var mu sync.Mutex
 	opt.Full = true
-	r := &run{c: c, opt: opt, log: slog.New(slog.DiscardHandler), links: map[string]string{}, full: map[string]bool{}}
+	r := &run{c: c, opt: opt, log: slog.New(slog.DiscardHandler), links: map[string]string{}, full: map[string]bool{},
+		licFull: true}
 	r.sink = func(_ context.Context, _, _ string, _ int, body []byte) error {
 		mu.Lock()
 		st.Pages++

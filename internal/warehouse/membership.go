@@ -277,6 +277,18 @@ func (q *queries) UserGroupIDs(ctx context.Context, tenantID, userID string) ([]
 	return out, nil
 }
 
+func (q *queries) GroupMembers(ctx context.Context, tenantID, groupID string) ([]directory.Membership, error) {
+	entries, err := storedList(ctx, q.reader(), groupMembersTable, tenantID, groupID)
+	if err != nil {
+		return nil, fmt.Errorf("members of group %s: %w", groupID, err)
+	}
+	out := make([]directory.Membership, len(entries))
+	for i, e := range entries {
+		out[i] = directory.Membership{TenantID: tenantID, GroupID: groupID, MemberID: e.id, MemberType: e.typ}
+	}
+	return out, nil
+}
+
 func (q *queries) GroupMembersPage(ctx context.Context, tenantID, groupID string, pq PageQuery) (Page[directory.Membership], error) {
 	ks, err := newKeyset(pq, "member_id")
 	if err != nil {

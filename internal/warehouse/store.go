@@ -76,6 +76,9 @@ type Reader interface {
 	ScanUsers(ctx context.Context, tenantID string, fn func(directory.User) error) error
 	ScanGroups(ctx context.Context, tenantID string, fn func(directory.Group) error) error
 	ScanMemberships(ctx context.Context, tenantID string, fn func(directory.Membership) error) error
+	// GroupMembers returns one group's direct members, in member id order,
+	// in one read: they are stored as one list.
+	GroupMembers(ctx context.Context, tenantID, groupID string) ([]directory.Membership, error)
 	ScanLicenseStates(ctx context.Context, tenantID string, fn func(directory.LicenseState) error) error
 	ListSkus(ctx context.Context, tenantID string) ([]directory.Sku, error)
 	ListMailboxes(ctx context.Context, tenantID string) ([]directory.Mailbox, error)

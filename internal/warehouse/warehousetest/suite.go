@@ -299,6 +299,14 @@ func testMemberships(t *testing.T, _ Harness, s warehouse.Store) {
 		require.NoError(t, err)
 		require.ElementsMatch(t, want, got, member)
 	}
+	g1, err := s.GroupMembers(ctx(t), tid, "g1")
+	require.NoError(t, err)
+	require.Equal(t, []directory.Membership{{TenantID: tid, GroupID: "g1", MemberID: "g2", MemberType: directory.MemberGroup},
+		{TenantID: tid, GroupID: "g1", MemberID: "u0", MemberType: directory.MemberUser},
+		{TenantID: tid, GroupID: "g1", MemberID: "u2", MemberType: directory.MemberUser}}, g1)
+	none, err := s.GroupMembers(ctx(t), tid, "g9")
+	require.NoError(t, err)
+	require.Empty(t, none)
 	counts, err := s.CountMembers(ctx(t), tid, []string{"g1", "g2", "g9"}, 0)
 	require.NoError(t, err)
 	require.Equal(t, map[string]int{"g1": 3, "g2": 3, "g9": 0}, counts)

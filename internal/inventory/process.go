@@ -22,6 +22,8 @@ type processor struct {
 	// members collects a full groups round's memberships; they replace the
 	// tenant's when the round ends (see finish).
 	members warehouse.MembershipSet
+	// noStoredStates: the tenant had no license states when the sync began.
+	noStoredStates bool
 	// refresh holds the users incremental rounds touched, whose license
 	// states are read once the rounds are applied (noteUser, noteGroup).
 	refresh map[string]struct{}
@@ -331,9 +333,15 @@ func (p *processor) licenses(ctx context.Context, tx warehouse.Tx, items []graph
 		n.states += int64(len(fetched[items[i].ID]))
 		p.seenLicensed[items[i].ID] = struct{}{}
 	}
-	olds, err := tx.LicenseStatesOf(ctx, p.r.t.ID, ids)
-	if err != nil {
-		return n, err
+	// The comparison only spares unchanged users a rewrite; a tenant that
+	// had no states when the sync began (its first sync) has nothing to
+	// compare with, and reading would cost a lookup per user.
+	var olds []directory.LicenseState
+	if !p.noStoredStates {
+		var err error
+		if olds, err = tx.LicenseStatesOf(ctx, p.r.t.ID, ids); err != nil {
+			return n, err
+		}
 	}
 	stored := make(map[string][]directory.LicenseState, len(items))
 	for _, l := range olds {

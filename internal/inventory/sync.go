@@ -201,6 +201,11 @@ func (r *run) do(ctx context.Context) (Result, error) {
 	}
 	r.wake = make(chan struct{}, 1)
 	r.proc = newProcessor(r)
+	counts, err := r.s.Store.DirectoryCounts(ctx, r.t.ID)
+	if err != nil {
+		return r.res, err
+	}
+	r.proc.noStoredStates = counts.LicenseStates == 0
 
 	// In steps: the delta rounds (and SKUs, and a full license read when
 	// one is due) first; then the license states of the users the rounds
@@ -279,7 +284,7 @@ func (r *run) step(ctx context.Context, start func(context.Context) *errgroup.Gr
 // A drain applies up to drainBatch pages in one transaction; while fetchers
 // are running, it waits up to drainDelay for a batch to gather.
 const (
-	drainBatch = 32
+	drainBatch = 128
 	drainDelay = time.Second
 )
 
@@ -418,6 +423,8 @@ func (r *run) finish(ctx context.Context) error {
 			if _, err := r.s.Store.ReplaceMemberships(ctx, r.t.ID, &r.proc.members); err != nil {
 				return err
 			}
+			// A million-user tenant's set holds a few hundred megabytes.
+			r.proc.members = warehouse.MembershipSet{}
 		}
 		if full {
 			r.res.Full = true

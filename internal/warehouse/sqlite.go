@@ -30,8 +30,11 @@ type SQLiteStore struct {
 var _ Store = (*SQLiteStore)(nil)
 
 func sqliteDSN(path string, readOnly bool) string {
-	// The writer's 64 MiB page cache keeps a large bulk transaction from
-	// spilling pages into the WAL before it commits. Readers keep SQLite's
+	// The writer's 128 MiB page cache keeps a large bulk transaction from
+	// spilling pages into the WAL before it commits, and holds the key
+	// indexes a sync inserts into at random (users, license states) for a
+	// million-user tenant: 64 MiB took its full sync from 119.9 s to 135 s,
+	// at 160 MB less peak RSS (1.43 GB; the bar is 1.5). Readers keep SQLite's
 	// small default: WAL invalidates a reader's cache after every commit, and
 	// tearing down a large one costs more than it saves. Statement journals
 	// stay on SQLite's default (memory, spilling to a temp file past 64 KiB):
@@ -55,7 +58,7 @@ func sqliteDSN(path string, readOnly bool) string {
 	// connection does (see checkpointer), so a commit costs only its own WAL
 	// frames and the copy into the database file runs on another core.
 	// journal_size_limit shrinks the WAL file back after a big sync.
-	return dsn + "&_pragma=cache_size(-65536)&_pragma=wal_autocheckpoint(0)&_pragma=journal_size_limit(67108864)"
+	return dsn + "&_pragma=cache_size(-131072)&_pragma=wal_autocheckpoint(0)&_pragma=journal_size_limit(67108864)"
 }
 
 // sqlitePageSize is the page size of databases allot creates. 8 KiB instead

@@ -43,9 +43,6 @@ func (s *MembershipSet) Remove(groupID, memberID string) {
 	s.removals = true
 }
 
-// Entries is how many additions and removals the set has recorded.
-func (s *MembershipSet) Entries() int { return len(s.entries) }
-
 func (s *MembershipSet) intern(id string) uint32 {
 	if s.index == nil {
 		s.index = map[string]uint32{}

@@ -16,7 +16,8 @@ const (
 
 // UserDeltaSelect is what a users/delta round tracks. licenseAssignmentStates
 // is absent on purpose: delta does not track it (reference/graph.md §4), so
-// it is refreshed with ListUsersByLicense instead.
+// the inventory reads license states separately, by a listing of licensed
+// users or by id.
 var UserDeltaSelect = slices.DeleteFunc(slices.Clone(UserSelect), func(p string) bool { return p == "licenseAssignmentStates" })
 
 // GroupDeltaSelect tracks group properties and, through "members",

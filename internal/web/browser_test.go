@@ -136,7 +136,19 @@ func (b *browser) shot(name string) {
 	b.t.Helper()
 	ctx, cancel := context.WithTimeout(b.ctx, 30*time.Second)
 	defer cancel()
-	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	// A screenshot taken while the page swaps documents can find a layout
+	// of zero width (CDP error -32000); the page settles within moments.
+	var png []byte
+	var err error
+	for attempt := 0; attempt < 10; attempt++ {
+		if err = chromedp.Do(ctx, chromedp.WaitVisible(chromedp.CSS("main"))); err == nil {
+			png, err = chromedp.Run(ctx, chromedp.FullScreenshot(100))
+		}
+		if err == nil || !strings.Contains(err.Error(), "0 width") {
+			break
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
 	require.NoError(b.t, err)
 	b.n++
 	require.NoError(b.t, os.WriteFile(filepath.Join(b.dir, fmt.Sprintf("%02d-%s.png", b.n, name)), png, 0o644))

@@ -122,7 +122,7 @@ func (r *run) fetchLicenseErrors(ctx context.Context) *errgroup.Group {
 	fetch, ctx := errgroup.WithContext(ctx)
 	r.mu.Lock()
 	ids := slices.DeleteFunc(r.licErrors, func(id string) bool {
-		_, read := r.proc.seenLicensed[id]
+		read := r.proc.seenLicensed.has(id)
 		return read
 	})
 	r.mu.Unlock()

@@ -16,9 +16,9 @@ type processor struct {
 	r     *run
 	owner string
 
-	seenUsers    map[string]struct{}
-	seenGroups   map[string]struct{}
-	seenLicensed map[string]struct{}
+	seenUsers    idSet
+	seenGroups   idSet
+	seenLicensed idSet
 	// members collects a full groups round's memberships; they replace the
 	// tenant's when the round ends (see finish).
 	members warehouse.MembershipSet
@@ -30,8 +30,8 @@ type processor struct {
 }
 
 func newProcessor(r *run) *processor {
-	return &processor{r: r, owner: "sync-" + r.id, seenUsers: map[string]struct{}{}, seenGroups: map[string]struct{}{},
-		seenLicensed: map[string]struct{}{}, refresh: map[string]struct{}{}}
+	return &processor{r: r, owner: "sync-" + r.id, seenUsers: newIDSet(), seenGroups: newIDSet(),
+		seenLicensed: newIDSet(), refresh: map[string]struct{}{}}
 }
 
 // drain applies the pages currently in the inbox, oldest first, all in one
@@ -199,7 +199,7 @@ func (p *processor) users(ctx context.Context, tx warehouse.Tx, items []userItem
 		}
 		users = append(users, u)
 		if full {
-			p.seenUsers[u.ID] = struct{}{}
+			p.seenUsers.add(u.ID)
 		}
 	}
 	if err := tx.UpsertUsers(ctx, p.r.t.ID, users); err != nil {
@@ -252,13 +252,13 @@ func (p *processor) groups(ctx context.Context, tx warehouse.Tx, items []graph.G
 		if it.Removed != nil {
 			continue
 		}
-		_, seen := p.seenGroups[it.ID]
+		seen := p.seenGroups.has(it.ID)
 		if full && !seen {
 			// Later entries of the same group in a round continue its
 			// member list and carry no properties: only the first sets them.
 			groups = append(groups, directory.Group{})
 			applyGroup(&groups[len(groups)-1], it, always)
-			p.seenGroups[it.ID] = struct{}{}
+			p.seenGroups.add(it.ID)
 		} else if !full && carriesGroupProperties(has[i]) {
 			g := existing[it.ID]
 			applyGroup(&g, it, has[i])
@@ -331,7 +331,7 @@ func (p *processor) licenses(ctx context.Context, tx warehouse.Tx, items []graph
 		ids = append(ids, items[i].ID)
 		fetched[items[i].ID] = licenseStates(items[i].ID, items[i].LicenseAssignmentStates)
 		n.states += int64(len(fetched[items[i].ID]))
-		p.seenLicensed[items[i].ID] = struct{}{}
+		p.seenLicensed.add(items[i].ID)
 	}
 	// The comparison only spares unchanged users a rewrite; a tenant that
 	// had no states when the sync began (its first sync) has nothing to
@@ -427,7 +427,7 @@ func (p *processor) sweep(ctx context.Context, resource string, now time.Time) (
 	}
 	var gone []string
 	for _, id := range live {
-		if _, ok := seen[id]; !ok {
+		if !seen.has(id) {
 			gone = append(gone, id)
 		}
 	}
@@ -451,7 +451,7 @@ func (p *processor) sweepLicenses(ctx context.Context) (int64, error) {
 	}
 	var gone []string
 	for _, id := range held {
-		if _, ok := p.seenLicensed[id]; !ok {
+		if !p.seenLicensed.has(id) {
 			gone = append(gone, id)
 		}
 	}

@@ -67,7 +67,7 @@ func appendListEntry(b []byte, id string, typ directory.MemberType) []byte {
 			}
 		}
 	}
-	g, isGUID := packGUID(id)
+	g, isGUID := directory.PackGUID(id)
 	if isGUID {
 		tag |= tagGUID
 	}
@@ -118,7 +118,7 @@ func decodeList(b []byte, fn func(id string, typ directory.MemberType) bool) err
 			if len(b)-i < 16 {
 				return fmt.Errorf("%w: truncated id at byte %d", errCorruptList, i)
 			}
-			id, i = unpackGUID(b[i:i+16]), i+16
+			id, i = directory.UnpackGUID(b[i:i+16]), i+16
 		} else {
 			s, n, err := lengthPrefixed(b, i)
 			if err != nil {
@@ -149,53 +149,4 @@ func lengthPrefixed(b []byte, i int) (string, int, error) {
 	}
 	i += w
 	return string(b[i : i+int(n)]), i + int(n), nil
-}
-
-// packGUID packs a canonical lowercase GUID ("8-4-4-4-12" hex digits). Its
-// packed bytes sort as its text does, so packed lists keep id order.
-func packGUID(s string) ([16]byte, bool) {
-	var g [16]byte
-	if len(s) != 36 || s[8] != '-' || s[13] != '-' || s[18] != '-' || s[23] != '-' {
-		return g, false
-	}
-	j := 0
-	for i := 0; i < 36; i += 2 {
-		if s[i] == '-' {
-			i--
-			continue
-		}
-		hi, ok1 := lowerHex(s[i])
-		lo, ok2 := lowerHex(s[i+1])
-		if !ok1 || !ok2 {
-			return g, false
-		}
-		g[j] = hi<<4 | lo
-		j++
-	}
-	return g, true
-}
-
-func lowerHex(c byte) (byte, bool) {
-	switch {
-	case c >= '0' && c <= '9':
-		return c - '0', true
-	case c >= 'a' && c <= 'f':
-		return c - 'a' + 10, true
-	}
-	return 0, false
-}
-
-func unpackGUID(g []byte) string {
-	const digits = "0123456789abcdef"
-	var s [36]byte
-	j := 0
-	for i, c := range g {
-		if i == 4 || i == 6 || i == 8 || i == 10 {
-			s[j] = '-'
-			j++
-		}
-		s[j], s[j+1] = digits[c>>4], digits[c&0x0f]
-		j += 2
-	}
-	return string(s[:])
 }

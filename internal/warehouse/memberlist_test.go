@@ -51,15 +51,15 @@ func TestPackedGUIDsSortAsText(t *testing.T) {
 		ids[i] = randomGUID(r)
 	}
 	for i := 0; i+1 < len(ids); i++ {
-		a, okA := packGUID(ids[i])
-		b, okB := packGUID(ids[i+1])
+		a, okA := directory.PackGUID(ids[i])
+		b, okB := directory.PackGUID(ids[i+1])
 		require.True(t, okA && okB)
 		require.Equal(t, strings.Compare(ids[i], ids[i+1]), bytes.Compare(a[:], b[:]))
-		require.Equal(t, ids[i], unpackGUID(a[:]))
+		require.Equal(t, ids[i], directory.UnpackGUID(a[:]))
 	}
 	for _, bad := range []string{"", "0a1b2c3d-4e5f-6789-abcd-ef012345678", "0a1b2c3d-4e5f-6789-abcd-ef012345678g",
 		"0a1b2c3d4e5f-6789-abcd-ef0123456789-", "0a1b2c3d-4e5f-6789-abcd_ef0123456789", "0a1b2c3d-4e5f-6789--bcd-ef0123456789"} {
-		_, ok := packGUID(bad)
+		_, ok := directory.PackGUID(bad)
 		require.False(t, ok, bad)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net/url"
 	"slices"
 	"strconv"
@@ -121,10 +122,7 @@ func (r *run) fetchLicenses(ctx context.Context) error {
 func (r *run) fetchLicenseErrors(ctx context.Context) *errgroup.Group {
 	fetch, ctx := errgroup.WithContext(ctx)
 	r.mu.Lock()
-	ids := slices.DeleteFunc(r.licErrors, func(id string) bool {
-		read := r.proc.seenLicensed.has(id)
-		return read
-	})
+	ids := slices.DeleteFunc(r.licErrors, r.proc.seenLicensed.has)
 	r.mu.Unlock()
 	if len(ids) > 0 {
 		fetch.Go(func() error { return r.fetchLicensesOf(ctx, ids) })
@@ -167,7 +165,7 @@ func (r *run) usersWithLicenseErrors(ctx context.Context) ([]string, error) {
 			return nil, err
 		}
 	}
-	return sortedKeys(seen), nil
+	return slices.Sorted(maps.Keys(seen)), nil
 }
 
 // fetchLicensesOf reads the states of the given users, 15 to a GET and 20
@@ -242,22 +240,13 @@ func (r *run) sinkLicenseAnswers(ctx context.Context, resps []graph.BatchRespons
 // states of users it no longer found, and records when it ran so the next
 // syncs know when the following one is due.
 func (r *run) finishLicenses(ctx context.Context, now time.Time) error {
-	st := warehouse.SyncState{TenantID: r.t.ID, Resource: ResLicenses}
-	if prev, err := r.s.Store.GetSyncState(ctx, r.t.ID, ResLicenses); err == nil {
-		st.LastFullAt, st.LastDeltaAt = prev.LastFullAt, prev.LastDeltaAt
-	} else if !errors.Is(err, warehouse.ErrNotFound) {
-		return err
-	}
 	r.res.AllLicenses = r.licFull
 	if r.licFull {
 		if _, err := r.proc.sweepLicenses(ctx); err != nil {
 			return err
 		}
-		st.LastFullAt = &now
-	} else {
-		st.LastDeltaAt = &now
 	}
-	return r.s.Store.PutSyncState(ctx, st)
+	return r.recordRound(ctx, ResLicenses, "", r.licFull, now)
 }
 
 // noteUser records, during an incremental users round, a user whose states
@@ -309,16 +298,7 @@ func (p *processor) noteMembers(ctx context.Context, tx warehouse.Tx, groupID st
 }
 
 // refreshIDs returns the users noted so far, sorted.
-func (p *processor) refreshIDs() []string { return sortedKeys(p.refresh) }
-
-func sortedKeys(m map[string]struct{}) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	slices.Sort(out)
-	return out
-}
+func (p *processor) refreshIDs() []string { return slices.Sorted(maps.Keys(p.refresh)) }
 
 // sameAssignedLicenses compares two groups' licenses as sets of SKUs with
 // their disabled plans.

@@ -438,20 +438,30 @@ func (r *run) finish(ctx context.Context) error {
 			}
 			r.res.Deleted += n
 		}
-		st := warehouse.SyncState{TenantID: r.t.ID, Resource: res, DeltaLink: link}
-		if prev, err := r.s.Store.GetSyncState(ctx, r.t.ID, res); err == nil {
-			st.LastFullAt, st.LastDeltaAt = prev.LastFullAt, prev.LastDeltaAt
-		}
-		if full {
-			st.LastFullAt = &now
-		} else {
-			st.LastDeltaAt = &now
-		}
-		if err := r.s.Store.PutSyncState(ctx, st); err != nil {
+		if err := r.recordRound(ctx, res, link, full, now); err != nil {
 			return err
 		}
 	}
 	return r.finishLicenses(ctx, now)
+}
+
+// recordRound stores a resource's sync state after its round: the new delta
+// link, and when its last full and incremental rounds ran.
+func (r *run) recordRound(ctx context.Context, resource, link string, full bool, now time.Time) error {
+	st := warehouse.SyncState{TenantID: r.t.ID, Resource: resource, DeltaLink: link}
+	prev, err := r.s.Store.GetSyncState(ctx, r.t.ID, resource)
+	switch {
+	case err == nil:
+		st.LastFullAt, st.LastDeltaAt = prev.LastFullAt, prev.LastDeltaAt
+	case !errors.Is(err, warehouse.ErrNotFound):
+		return err
+	}
+	if full {
+		st.LastFullAt = &now
+	} else {
+		st.LastDeltaAt = &now
+	}
+	return r.s.Store.PutSyncState(ctx, st)
 }
 
 // fetchAll starts every fetcher the options ask for.

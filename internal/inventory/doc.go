@@ -29,9 +29,11 @@
 // assignment added to or removed from a SKU the user also has through a
 // group.
 //
-// Pages are applied in transactions of up to 128, each together with its
-// removal from the inbox, so the warehouse never holds half a page, and
-// delta links are stored only after their whole round has been applied. A full round's memberships are the
+// Pages are applied in transactions of up to 128, so the warehouse never
+// holds half a page, and leave the inbox once that transaction commits; a
+// sync starts by purging what an interrupted one left, so no page is
+// applied twice. Delta links are stored only after their whole round has
+// been applied. A full round's memberships are the
 // exception that proves the rule: they are collected in memory, compactly,
 // page by page, and replace the tenant's memberships in one transaction when
 // the round ends, so readers see either the old set or the new one. An

@@ -37,7 +37,8 @@ func newProcessor(r *run) *processor {
 // drain applies the pages currently in the inbox, oldest first, all in one
 // transaction: every page is applied whole or not at all, and fewer, larger
 // commits write each hot B-tree page to the WAL once per batch instead of once
-// per page. Decoding a page's JSON costs about as much as writing it, so a
+// per page. The pages leave the inbox once the transaction has committed
+// (see warehouse.Inbox for why that is safe). Decoding a page's JSON costs about as much as writing it, so a
 // goroutine decodes the next pages while the transaction writes earlier ones,
 // on the machine's other core. It returns how many pages it applied.
 func (p *processor) drain(ctx context.Context) (int, error) {
@@ -77,6 +78,13 @@ func (p *processor) drain(ctx context.Context) (int, error) {
 		}
 		return 0, err
 	}
+	ids := make([]int64, len(pages))
+	for i := range pages {
+		ids[i] = pages[i].ID
+	}
+	if err := p.r.s.Store.DeleteInboxPages(ctx, ids); err != nil {
+		return 0, err
+	}
 	total.addTo(&p.r.res)
 	p.r.objects.Add(total.total())
 	p.r.applied.Add(int64(len(pages)))
@@ -101,28 +109,22 @@ func (p *processor) apply(ctx context.Context, tx warehouse.Tx, d decodedPage) (
 	if d.err != nil {
 		return counts{}, d.err
 	}
-	var n counts
-	var err error
 	switch items := d.items.(type) {
 	case []userItem:
-		n, err = p.users(ctx, tx, items, d.has, d.full)
+		return p.users(ctx, tx, items, d.has, d.full)
 	case []graph.Group:
-		n, err = p.groups(ctx, tx, items, d.has, d.full)
+		return p.groups(ctx, tx, items, d.has, d.full)
 	case []graph.User:
 		if d.pg.Resource == ResSignIns {
-			n, err = p.signIns(ctx, tx, items)
-		} else {
-			n, err = p.licenses(ctx, tx, items)
+			return p.signIns(ctx, tx, items)
 		}
+		return p.licenses(ctx, tx, items)
 	case []graph.SubscribedSku:
-		n, err = p.skus(ctx, tx, items)
+		return p.skus(ctx, tx, items)
 	case []graph.Mailbox:
-		n, err = p.mailboxes(ctx, tx, items)
+		return p.mailboxes(ctx, tx, items)
 	}
-	if err != nil {
-		return n, err
-	}
-	return n, tx.DeleteInboxPage(ctx, d.pg.ID)
+	return counts{}, nil
 }
 
 type counts struct{ users, groups, members, states, skus, mailboxes, deleted int64 }

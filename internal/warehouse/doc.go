@@ -8,5 +8,7 @@
 // v5) for scale-out. Both share one SQL implementation; only placeholders,
 // time encoding and the bulk-load path differ (COPY into a staging table on
 // PostgreSQL, batched multi-row upserts in one transaction on SQLite). The
-// conformance suite in warehousetest runs against both.
+// conformance suite in warehousetest runs against both. On SQLite the inbox
+// lives in a file of its own beside the database (its path plus "-inbox"),
+// so that fetchers storing pages do not queue behind the single writer.
 package warehouse

@@ -18,6 +18,7 @@ import (
 // share one database, and claims use FOR UPDATE SKIP LOCKED.
 type PostgresStore struct {
 	queries
+	inbox
 	pool *pgxpool.Pool
 }
 
@@ -42,6 +43,7 @@ func openPostgres(ctx context.Context, dsn string) (*PostgresStore, error) {
 	}
 	s := &PostgresStore{pool: pool}
 	s.queries = queries{read: pgConn{q: pool}, begin: s}
+	s.inbox = inbox{q: s.queries}
 	db := stdlib.OpenDBFromPool(pool)
 	defer db.Close()
 	if err := migrateSQL(ctx, db, Postgres); err != nil {

@@ -55,7 +55,7 @@ func chunked[T any](items []T, size int, fn func([]T) error) error {
 	return nil
 }
 
-func anys(ss []string) []any {
+func anys[T any](ss []T) []any {
 	out := make([]any, len(ss))
 	for i, s := range ss {
 		out[i] = s
@@ -420,91 +420,6 @@ func (q *queries) MarkGroupsDeleted(ctx context.Context, tenantID string, ids []
 		}
 		return dropMemberships(ctx, c, tenantID, ids, true)
 	})
-}
-
-// ---- inbox ----
-
-func (q *queries) PutInboxPages(ctx context.Context, pages []InboxPage) ([]int64, error) {
-	ids := make([]int64, 0, len(pages))
-	err := q.write(ctx, func(c conn) error {
-		for _, p := range pages {
-			if p.ReceivedAt.IsZero() {
-				p.ReceivedAt = time.Now().UTC()
-			}
-			var id int64
-			err := scanAll(ctx, c, "INSERT INTO inbox (tenant_id, resource, round, seq, body, received_at) "+
-				"VALUES (?,?,?,?,?,?) RETURNING id", []any{p.TenantID, p.Resource, p.Round, p.Seq, string(p.Body),
-				c.time(&p.ReceivedAt)}, func(r rows) error { return r.Scan(&id) })
-			if err != nil {
-				return fmt.Errorf("put inbox page: %w", err)
-			}
-			ids = append(ids, id)
-		}
-		return nil
-	})
-	return ids, err
-}
-
-const inboxColumns = "id, tenant_id, resource, round, seq, body, received_at, claimed_by, lease_until, attempts, last_error"
-
-func (q *queries) ClaimInboxPages(ctx context.Context, tenantID, owner string, limit int, lease time.Duration) ([]InboxPage, error) {
-	if limit <= 0 {
-		limit = 1
-	}
-	var out []InboxPage
-	err := q.write(ctx, func(c conn) error {
-		now := time.Now().UTC()
-		until := now.Add(lease)
-		return scanAll(ctx, c, "UPDATE inbox SET claimed_by = ?, lease_until = ?, attempts = attempts + 1 "+
-			"WHERE id IN (SELECT id FROM inbox WHERE tenant_id = ? AND (lease_until IS NULL OR lease_until < ?) "+
-			"ORDER BY id LIMIT ?"+c.skipLocked()+") RETURNING "+inboxColumns,
-			[]any{owner, c.time(&until), tenantID, c.time(&now), limit}, func(r rows) error {
-				var p InboxPage
-				var body string
-				var received *time.Time
-				if err := r.Scan(&p.ID, &p.TenantID, &p.Resource, &p.Round, &p.Seq, &body, scanTime{&received},
-					&p.ClaimedBy, scanTime{&p.LeaseUntil}, &p.Attempts, &p.LastError); err != nil {
-					return err
-				}
-				p.Body = json.RawMessage(body)
-				if received != nil {
-					p.ReceivedAt = *received
-				}
-				out = append(out, p)
-				return nil
-			})
-	})
-	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
-	if err != nil {
-		return nil, fmt.Errorf("claim inbox pages: %w", err)
-	}
-	return out, nil
-}
-
-func (q *queries) DeleteInboxPage(ctx context.Context, id int64) error {
-	return q.write(ctx, func(c conn) error {
-		n, err := c.exec(ctx, "DELETE FROM inbox WHERE id = ?", id)
-		if err == nil && n == 0 {
-			err = fmt.Errorf("inbox page %d: %w", id, ErrNotFound)
-		}
-		return err
-	})
-}
-
-func (q *queries) ReleaseInboxPage(ctx context.Context, id int64, lastError string) error {
-	return q.write(ctx, func(c conn) error {
-		_, err := c.exec(ctx, "UPDATE inbox SET claimed_by = '', lease_until = NULL, last_error = ? WHERE id = ?", lastError, id)
-		return err
-	})
-}
-
-func (q *queries) PurgeInbox(ctx context.Context, tenantID string) (int64, error) {
-	var n int64
-	err := q.write(ctx, func(c conn) (err error) {
-		n, err = c.exec(ctx, "DELETE FROM inbox WHERE tenant_id = ?", tenantID)
-		return err
-	})
-	return n, err
 }
 
 // ---- sync state ----

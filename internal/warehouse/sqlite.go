@@ -21,10 +21,12 @@ import (
 // WAL lets run beside the writer.
 type SQLiteStore struct {
 	queries
-	path   string
-	writer *sql.DB
-	reader *sql.DB
-	ckpt   *checkpointer
+	inbox
+	path    string
+	writer  *sql.DB
+	reader  *sql.DB
+	inboxDB *sql.DB
+	ckpt    *checkpointer
 }
 
 var _ Store = (*SQLiteStore)(nil)
@@ -113,6 +115,11 @@ func openSQLite(ctx context.Context, path string) (*SQLiteStore, error) {
 	reader.SetMaxOpenConns(4)
 	s := &SQLiteStore{path: path, writer: writer, reader: reader}
 	s.queries = queries{read: sqlConn{db: reader, q: reader}, begin: s}
+	if s.inboxDB, err = openSQLiteInbox(ctx, path); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("sqlite warehouse %s: %w", path, err)
+	}
+	s.inbox = inbox{q: queries{read: sqlConn{db: s.inboxDB, q: s.inboxDB}, begin: sqliteWriter{s.inboxDB}}}
 	if err := migrateSQL(ctx, writer, SQLite); err != nil {
 		s.Close()
 		return nil, fmt.Errorf("sqlite warehouse %s: %w", path, sqliteCause(err))
@@ -194,6 +201,9 @@ func (s *SQLiteStore) Close() error {
 	if s.ckpt != nil {
 		err = s.ckpt.close()
 	}
+	if s.inboxDB != nil {
+		err = errors.Join(err, s.inboxDB.Close())
+	}
 	return errors.Join(err, s.reader.Close(), s.writer.Close())
 }
 
@@ -205,11 +215,18 @@ func (s *SQLiteStore) InTx(ctx context.Context, fn func(Tx) error) error {
 }
 
 func (s *SQLiteStore) inTx(ctx context.Context, fn func(c conn) error) error {
-	tx, err := s.writer.BeginTx(ctx, nil)
+	return sqliteWriter{s.writer}.inTx(ctx, fn)
+}
+
+// sqliteWriter runs transactions on a pool of one writing connection.
+type sqliteWriter struct{ db *sql.DB }
+
+func (w sqliteWriter) inTx(ctx context.Context, fn func(c conn) error) error {
+	tx, err := w.db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin: %w", sqliteCause(err))
 	}
-	if err := fn(sqlConn{db: s.writer, q: tx}); err != nil {
+	if err := fn(sqlConn{db: w.db, q: tx}); err != nil {
 		_ = tx.Rollback()
 		return err
 	}

@@ -36,6 +36,7 @@ const (
 type Store interface {
 	Reader
 	Writer
+	Inbox
 	// InTx runs fn in one transaction, committed if fn returns nil. Jobs
 	// inserted through the job package with the same Tx commit or roll back
 	// together with the warehouse writes.
@@ -125,20 +126,6 @@ type Writer interface {
 	// stay explainable) and drop their memberships and license states.
 	MarkUsersDeleted(ctx context.Context, tenantID string, ids []string, at time.Time) error
 	MarkGroupsDeleted(ctx context.Context, tenantID string, ids []string, at time.Time) error
-
-	// Inbox: raw Graph pages waiting to be processed.
-	PutInboxPages(ctx context.Context, pages []InboxPage) ([]int64, error)
-	// ClaimInboxPages leases up to limit unclaimed (or lease-expired) pages of
-	// a tenant, oldest first, to owner until now+lease.
-	ClaimInboxPages(ctx context.Context, tenantID, owner string, limit int, lease time.Duration) ([]InboxPage, error)
-	// DeleteInboxPage removes a processed page; call it in the transaction
-	// that applied the page so a page is never half-applied nor applied twice.
-	DeleteInboxPage(ctx context.Context, id int64) error
-	// ReleaseInboxPage gives a claimed page back after a failure, recording it.
-	ReleaseInboxPage(ctx context.Context, id int64, lastError string) error
-	// PurgeInbox drops a tenant's pages left by an interrupted sync, whose round will be fetched again; it returns how
-	// many pages it dropped.
-	PurgeInbox(ctx context.Context, tenantID string) (int64, error)
 
 	PutSyncState(ctx context.Context, s SyncState) error
 

@@ -43,6 +43,7 @@ func Run(t *testing.T, h Harness) {
 		{"Skus", testSkus},
 		{"Mailboxes", testMailboxes},
 		{"Inbox", testInbox},
+		{"InboxBesideOpenTransaction", testInboxBesideOpenTransaction},
 		{"InboxConcurrentClaims", testInboxConcurrentClaims},
 		{"SyncState", testSyncState},
 		{"Pools", testPools},
@@ -525,8 +526,10 @@ func testInbox(t *testing.T, _ Harness, s warehouse.Store) {
 	require.NoError(t, err)
 	require.Len(t, back, 1)
 
-	require.NoError(t, s.DeleteInboxPage(ctx(t), got[0].ID))
-	require.ErrorIs(t, s.DeleteInboxPage(ctx(t), got[0].ID), warehouse.ErrNotFound)
+	require.NoError(t, s.DeleteInboxPages(ctx(t), []int64{got[0].ID}))
+	require.ErrorIs(t, s.DeleteInboxPages(ctx(t), []int64{got[0].ID, got[1].ID}), warehouse.ErrNotFound,
+		"one of the pages is gone")
+	require.NoError(t, s.DeleteInboxPages(ctx(t), nil))
 
 	// Purging drops what an interrupted sync left, for that tenant only.
 	n, err := s.PurgeInbox(ctx(t), tid)
@@ -535,6 +538,36 @@ func testInbox(t *testing.T, _ Harness, s warehouse.Store) {
 	n, err = s.PurgeInbox(ctx(t), "other")
 	require.NoError(t, err)
 	require.EqualValues(t, 1, n)
+}
+
+// Fetchers store pages while the processor holds a warehouse transaction
+// open: the inbox must not wait for it (on SQLite it has a file, and a
+// writer, of its own), or fetching stops whenever pages are being applied.
+func testInboxBesideOpenTransaction(t *testing.T, _ Harness, s warehouse.Store) {
+	addTenant(t, s)
+	c, cancel := context.WithTimeout(ctx(t), 10*time.Second)
+	defer cancel()
+	err := s.InTx(c, func(tx warehouse.Tx) error {
+		if err := tx.UpsertUsers(c, tid, []directory.User{{ID: "u1", DisplayName: "One"}}); err != nil {
+			return err
+		}
+		done := make(chan error, 1)
+		go func() {
+			_, err := s.PutInboxPages(c, []warehouse.InboxPage{{TenantID: tid, Resource: "users", Round: "r", Seq: 1,
+				Body: json.RawMessage(`{"value":[]}`)}})
+			done <- err
+		}()
+		select {
+		case err := <-done:
+			return err
+		case <-time.After(5 * time.Second):
+			return errors.New("storing an inbox page waited for the open warehouse transaction")
+		}
+	})
+	require.NoError(t, err)
+	pages, err := s.ClaimInboxPages(ctx(t), tid, "w", 10, time.Minute)
+	require.NoError(t, err)
+	require.Len(t, pages, 1)
 }
 
 func testInboxConcurrentClaims(t *testing.T, _ Harness, s warehouse.Store) {

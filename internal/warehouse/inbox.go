@@ -40,23 +40,37 @@ type Inbox interface {
 // writers do not exclude each other, and with its own file on SQLite.
 type inbox struct{ q queries }
 
-// sqliteInboxSchema is the inbox file's only table. The file holds nothing
-// that outlives a sync (each one purges what an interrupted one left), so it
-// needs no migrations: a future layout can drop and recreate the table.
-const sqliteInboxSchema = `CREATE TABLE IF NOT EXISTS inbox (
+// sqliteInboxSchema is the inbox file's layout, as on PostgreSQL: claim
+// state in inbox and page bodies in inbox_body, so that claiming a page (an
+// UPDATE of its lease) does not rewrite the page; SQLite rewrites a whole
+// record when its size changes, and the claim read 60 MB back into the WAL
+// in a 100,000-user sync. The file holds nothing that outlives a sync (each
+// one purges what an interrupted one left), so it needs no migrations: a
+// file of another layout version is emptied and laid out anew.
+const sqliteInboxSchema = `
+DROP TABLE IF EXISTS inbox;
+DROP TABLE IF EXISTS inbox_body;
+CREATE TABLE inbox (
     id          INTEGER PRIMARY KEY AUTOINCREMENT,
     tenant_id   TEXT NOT NULL,
     resource    TEXT NOT NULL,
     round       TEXT NOT NULL,
     seq         INTEGER NOT NULL,
-    body        TEXT NOT NULL,
     received_at INTEGER NOT NULL,
     claimed_by  TEXT NOT NULL DEFAULT '',
     lease_until INTEGER,
     attempts    INTEGER NOT NULL DEFAULT 0,
     last_error  TEXT NOT NULL DEFAULT ''
 );
-CREATE INDEX IF NOT EXISTS inbox_claim ON inbox (tenant_id, id);`
+CREATE INDEX inbox_claim ON inbox (tenant_id, id);
+CREATE TABLE inbox_body (
+    id   INTEGER PRIMARY KEY,
+    body TEXT NOT NULL
+);`
+
+// sqliteInboxVersion numbers sqliteInboxSchema; it is kept in the file's
+// user_version.
+const sqliteInboxVersion = 1
 
 // sqliteInboxPath is the inbox file of the SQLite warehouse at path.
 func sqliteInboxPath(path string) string { return path + "-inbox" }
@@ -76,11 +90,33 @@ func openSQLiteInbox(ctx context.Context, path string) (*sql.DB, error) {
 	}
 	db.SetMaxOpenConns(1)
 	db.SetConnMaxIdleTime(0)
-	if _, err := db.ExecContext(ctx, sqliteInboxSchema); err != nil {
+	if err := layOutSQLiteInbox(ctx, db); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("open inbox %s: %w", path, sqliteCause(err))
 	}
 	return db, nil
+}
+
+func layOutSQLiteInbox(ctx context.Context, db *sql.DB) error {
+	var version int
+	if err := db.QueryRowContext(ctx, "PRAGMA user_version").Scan(&version); err != nil {
+		return err
+	}
+	if version == sqliteInboxVersion {
+		return nil
+	}
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, sqliteInboxSchema); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", sqliteInboxVersion)); err != nil {
+		return err
+	}
+	return tx.Commit()
 }
 
 func (ib *inbox) PutInboxPages(ctx context.Context, pages []InboxPage) ([]int64, error) {
@@ -91,9 +127,12 @@ func (ib *inbox) PutInboxPages(ctx context.Context, pages []InboxPage) ([]int64,
 				p.ReceivedAt = time.Now().UTC()
 			}
 			var id int64
-			err := scanAll(ctx, c, "INSERT INTO inbox (tenant_id, resource, round, seq, body, received_at) "+
-				"VALUES (?,?,?,?,?,?) RETURNING id", []any{p.TenantID, p.Resource, p.Round, p.Seq, string(p.Body),
+			err := scanAll(ctx, c, "INSERT INTO inbox (tenant_id, resource, round, seq, received_at) "+
+				"VALUES (?,?,?,?,?) RETURNING id", []any{p.TenantID, p.Resource, p.Round, p.Seq,
 				c.time(&p.ReceivedAt)}, func(r rows) error { return r.Scan(&id) })
+			if err == nil {
+				_, err = c.exec(ctx, "INSERT INTO inbox_body (id, body) VALUES (?, ?)", id, string(p.Body))
+			}
 			if err != nil {
 				return fmt.Errorf("put inbox page: %w", err)
 			}
@@ -104,7 +143,7 @@ func (ib *inbox) PutInboxPages(ctx context.Context, pages []InboxPage) ([]int64,
 	return ids, err
 }
 
-const inboxColumns = "id, tenant_id, resource, round, seq, body, received_at, claimed_by, lease_until, attempts, last_error"
+const inboxColumns = "id, tenant_id, resource, round, seq, received_at, claimed_by, lease_until, attempts, last_error"
 
 func (ib *inbox) ClaimInboxPages(ctx context.Context, tenantID, owner string, limit int, lease time.Duration) ([]InboxPage, error) {
 	if limit <= 0 {
@@ -114,22 +153,38 @@ func (ib *inbox) ClaimInboxPages(ctx context.Context, tenantID, owner string, li
 	err := ib.q.write(ctx, func(c conn) error {
 		now := time.Now().UTC()
 		until := now.Add(lease)
-		return scanAll(ctx, c, "UPDATE inbox SET claimed_by = ?, lease_until = ?, attempts = attempts + 1 "+
+		err := scanAll(ctx, c, "UPDATE inbox SET claimed_by = ?, lease_until = ?, attempts = attempts + 1 "+
 			"WHERE id IN (SELECT id FROM inbox WHERE tenant_id = ? AND (lease_until IS NULL OR lease_until < ?) "+
 			"ORDER BY id LIMIT ?"+c.skipLocked()+") RETURNING "+inboxColumns,
 			[]any{owner, c.time(&until), tenantID, c.time(&now), limit}, func(r rows) error {
 				var p InboxPage
-				var body string
 				var received *time.Time
-				if err := r.Scan(&p.ID, &p.TenantID, &p.Resource, &p.Round, &p.Seq, &body, scanTime{&received},
+				if err := r.Scan(&p.ID, &p.TenantID, &p.Resource, &p.Round, &p.Seq, scanTime{&received},
 					&p.ClaimedBy, scanTime{&p.LeaseUntil}, &p.Attempts, &p.LastError); err != nil {
 					return err
 				}
-				p.Body = json.RawMessage(body)
 				if received != nil {
 					p.ReceivedAt = *received
 				}
 				out = append(out, p)
+				return nil
+			})
+		if err != nil || len(out) == 0 {
+			return err
+		}
+		at := make(map[int64]int, len(out))
+		ids := make([]int64, len(out))
+		for i := range out {
+			at[out[i].ID], ids[i] = i, out[i].ID
+		}
+		return scanAll(ctx, c, "SELECT id, body FROM inbox_body WHERE id IN ("+placeholders(len(ids))+")", anys(ids),
+			func(r rows) error {
+				var id int64
+				var body string
+				if err := r.Scan(&id, &body); err != nil {
+					return err
+				}
+				out[at[id]].Body = json.RawMessage(body)
 				return nil
 			})
 	})
@@ -144,6 +199,9 @@ func (ib *inbox) DeleteInboxPages(ctx context.Context, ids []int64) error {
 	return ib.q.write(ctx, func(c conn) error {
 		var deleted int64
 		err := chunked(ids, maxInList, func(part []int64) error {
+			if _, err := c.exec(ctx, "DELETE FROM inbox_body WHERE id IN ("+placeholders(len(part))+")", anys(part)...); err != nil {
+				return err
+			}
 			n, err := c.exec(ctx, "DELETE FROM inbox WHERE id IN ("+placeholders(len(part))+")", anys(part)...)
 			deleted += n
 			return err
@@ -165,7 +223,10 @@ func (ib *inbox) ReleaseInboxPage(ctx context.Context, id int64, lastError strin
 func (ib *inbox) PurgeInbox(ctx context.Context, tenantID string) (int64, error) {
 	var n int64
 	err := ib.q.write(ctx, func(c conn) (err error) {
-		n, err = c.exec(ctx, "DELETE FROM inbox WHERE tenant_id = ?", tenantID)
+		_, err = c.exec(ctx, "DELETE FROM inbox_body WHERE id IN (SELECT id FROM inbox WHERE tenant_id = ?)", tenantID)
+		if err == nil {
+			n, err = c.exec(ctx, "DELETE FROM inbox WHERE tenant_id = ?", tenantID)
+		}
 		return err
 	})
 	return n, err

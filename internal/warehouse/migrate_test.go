@@ -141,3 +141,55 @@ func TestMigrateMembershipRowsToLists(t *testing.T) {
 		})
 	}
 }
+
+// Migration 12 moves inbox page bodies out of the rows a claim updates. On
+// PostgreSQL a page left by an interrupted sync keeps its body through the
+// upgrade and the downgrade; on SQLite the inbox moves to a file of its own,
+// and a downgrade gives the database its inbox table back.
+func TestMigrateInboxBodies(t *testing.T) {
+	t.Parallel()
+	for _, tc := range migrationBackends() {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			dsn, db := tc.at(t, 11)
+			defer db.Close()
+			param := "?"
+			if tc.backend == warehouse.Postgres {
+				param = "$1"
+			}
+			_, err := db.ExecContext(ctx, "INSERT INTO inbox (tenant_id, resource, round, seq, body, received_at) "+
+				"VALUES ('t', 'users', 'r', 1, '{\"value\":[]}', "+param+")", tc.times(time.Now())...)
+			require.NoError(t, err)
+
+			s, err := warehouse.Open(ctx, dsn)
+			require.NoError(t, err)
+			pages, err := s.ClaimInboxPages(ctx, "t", "w", 5, time.Minute)
+			require.NoError(t, err)
+			if tc.backend == warehouse.Postgres {
+				require.Len(t, pages, 1)
+				require.JSONEq(t, `{"value":[]}`, string(pages[0].Body))
+			} else {
+				require.Empty(t, pages, "the SQLite inbox starts empty in its own file")
+			}
+			require.NoError(t, s.ReleaseInboxPage(ctx, 1, ""))
+			require.NoError(t, s.Close())
+
+			require.NoError(t, warehouse.MigrateDownTo(ctx, db, tc.backend, 11))
+			var bodies []string
+			rs, err := db.QueryContext(ctx, "SELECT body FROM inbox")
+			require.NoError(t, err)
+			for rs.Next() {
+				var b string
+				require.NoError(t, rs.Scan(&b))
+				bodies = append(bodies, b)
+			}
+			require.NoError(t, rs.Err())
+			if tc.backend == warehouse.Postgres {
+				require.Equal(t, []string{`{"value":[]}`}, bodies)
+			} else {
+				require.Empty(t, bodies)
+			}
+		})
+	}
+}

@@ -2,6 +2,8 @@ package warehouse_test
 
 import (
 	"context"
+	"database/sql"
+	"encoding/json"
 	"os"
 	"testing"
 	"time"
@@ -58,4 +60,41 @@ func TestSQLiteCheckpointsInBackground(t *testing.T) {
 		fi, err := os.Stat(path)
 		return err == nil && fi.Size() > 20<<20
 	}, 20*time.Second, 100*time.Millisecond, "the database file never received the WAL's pages")
+}
+
+// The SQLite inbox file carries no migrations: one of another layout (here
+// the first, which kept bodies beside the claim state) is emptied and laid
+// out anew when the warehouse opens, and the inbox works.
+func TestSQLiteInboxFileOfAnotherLayout(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	path := warehousetest.SQLitePath(t)
+	s, err := warehouse.Open(ctx, path)
+	require.NoError(t, err)
+	require.NoError(t, s.Close())
+
+	old, err := sql.Open("sqlite", path+"-inbox")
+	require.NoError(t, err)
+	for _, stmt := range []string{"DROP TABLE inbox_body", "DROP TABLE inbox",
+		"CREATE TABLE inbox (id INTEGER PRIMARY KEY, tenant_id TEXT, body TEXT)",
+		"INSERT INTO inbox VALUES (7, 'tenant', 'left by an interrupted sync')", "PRAGMA user_version = 0"} {
+		_, err := old.ExecContext(ctx, stmt)
+		require.NoError(t, err, stmt)
+	}
+	require.NoError(t, old.Close())
+
+	s, err = warehouse.Open(ctx, path)
+	require.NoError(t, err)
+	defer s.Close()
+	n, err := s.PurgeInbox(ctx, "tenant")
+	require.NoError(t, err)
+	require.Zero(t, n, "the old file's pages are gone with its layout")
+	ids, err := s.PutInboxPages(ctx, []warehouse.InboxPage{{TenantID: "tenant", Resource: "users", Round: "r", Seq: 1,
+		Body: json.RawMessage(`{"value":[]}`)}})
+	require.NoError(t, err)
+	pages, err := s.ClaimInboxPages(ctx, "tenant", "w", 5, time.Minute)
+	require.NoError(t, err)
+	require.Len(t, pages, 1)
+	require.Equal(t, ids[0], pages[0].ID)
+	require.JSONEq(t, `{"value":[]}`, string(pages[0].Body))
 }

@@ -326,6 +326,9 @@ func (p *processor) licenses(ctx context.Context, tx warehouse.Tx, items []graph
 	var n counts
 	ids := make([]string, 0, len(items))
 	fetched := make(map[string][]directory.LicenseState, len(items))
+	// A tenant that had no states when the sync began (its first sync) has
+	// nothing to compare with or delete, unless a user comes round twice.
+	fresh := p.noStoredStates
 	for i := range items {
 		if items[i].ID == "" {
 			return n, fmt.Errorf("malformed user: no id")
@@ -333,17 +336,21 @@ func (p *processor) licenses(ctx context.Context, tx warehouse.Tx, items []graph
 		ids = append(ids, items[i].ID)
 		fetched[items[i].ID] = licenseStates(items[i].ID, items[i].LicenseAssignmentStates)
 		n.states += int64(len(fetched[items[i].ID]))
+		if p.seenLicensed.has(items[i].ID) {
+			fresh = false
+		}
 		p.seenLicensed.add(items[i].ID)
 	}
-	// The comparison only spares unchanged users a rewrite; a tenant that
-	// had no states when the sync began (its first sync) has nothing to
-	// compare with, and reading would cost a lookup per user.
-	var olds []directory.LicenseState
-	if !p.noStoredStates {
-		var err error
-		if olds, err = tx.LicenseStatesOf(ctx, p.r.t.ID, ids); err != nil {
-			return n, err
+	if fresh {
+		var all []directory.LicenseState
+		for _, id := range ids {
+			all = append(all, fetched[id]...)
 		}
+		return n, tx.AddLicenseStates(ctx, p.r.t.ID, all)
+	}
+	olds, err := tx.LicenseStatesOf(ctx, p.r.t.ID, ids)
+	if err != nil {
+		return n, err
 	}
 	stored := make(map[string][]directory.LicenseState, len(items))
 	for _, l := range olds {

@@ -14,8 +14,9 @@ type conn interface {
 	// bulkUpsert writes rows (already de-duplicated) into t with upsert
 	// semantics. It runs inside the caller's transaction.
 	bulkUpsert(ctx context.Context, t table, rows [][]any) error
-	// bulkInsert writes rows that cannot conflict with stored ones (or each
-	// other), which is cheaper than an upsert.
+	// bulkInsert writes new rows (already de-duplicated), which is cheaper
+	// than an upsert. A row whose key is stored already makes it fail with
+	// ErrAlreadyExists; the caller's transaction then rolls back.
 	bulkInsert(ctx context.Context, t table, rows [][]any) error
 	// skipLocked is appended to claim sub-selects so concurrent workers on
 	// PostgreSQL never claim the same row; SQLite has one writer and needs none.

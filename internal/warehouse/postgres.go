@@ -189,6 +189,10 @@ func (c pgConn) bulkUpsert(ctx context.Context, t table, rs [][]any) error {
 // bulkInsert COPYs rows straight into a table without a key.
 func (c pgConn) bulkInsert(ctx context.Context, t table, rs [][]any) error {
 	_, err := c.q.CopyFrom(ctx, pgx.Identifier{t.name}, t.cols, pgx.CopyFromRows(rs))
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) && pe.Code == "23505" { // unique_violation
+		return fmt.Errorf("insert into %s: %s: %w", t.name, pe.Detail, ErrAlreadyExists)
+	}
 	return err
 }
 

@@ -350,16 +350,27 @@ func (q *queries) ReplaceLicenseStates(ctx context.Context, tenantID string, use
 		if err := deleteWhereIn(ctx, c, "license_states", "user_id", tenantID, userIDs); err != nil {
 			return err
 		}
-		order := sortedUnique(states, licenseStateKey)
-		rs := make([][]any, len(order))
-		for i, j := range order {
-			rs[i] = encodeLicenseState(c.time, tenantID, &states[j])
-		}
 		// Every listed user's states were just deleted and no state belongs
 		// to anyone else: a plain insert cannot conflict, and costs half an
 		// upsert, which on SQLite binds every row twice.
-		return c.bulkInsert(ctx, licenseStatesTable, rs)
+		return insertLicenseStates(ctx, c, tenantID, states)
 	})
+}
+
+func (q *queries) AddLicenseStates(ctx context.Context, tenantID string, states []directory.LicenseState) error {
+	return q.write(ctx, func(c conn) error { return insertLicenseStates(ctx, c, tenantID, states) })
+}
+
+func insertLicenseStates(ctx context.Context, c conn, tenantID string, states []directory.LicenseState) error {
+	order := sortedUnique(states, licenseStateKey)
+	rs := make([][]any, len(order))
+	for i, j := range order {
+		rs[i] = encodeLicenseState(c.time, tenantID, &states[j])
+	}
+	if err := c.bulkInsert(ctx, licenseStatesTable, rs); err != nil {
+		return fmt.Errorf("license states: %w", err)
+	}
+	return nil
 }
 
 func (q *queries) UpsertSkus(ctx context.Context, tenantID string, skus []directory.Sku) error {

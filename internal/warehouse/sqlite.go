@@ -303,46 +303,63 @@ func (c sqlConn) bulkUpsert(ctx context.Context, t table, rs [][]any) error {
 	}
 	shared := t.cols[0] == "tenant_id"
 	update, insert := t.sqliteUpsert(shared)
-	// When the tenant has no rows in the table yet (a first sync), the UPDATE
-	// cannot match and only costs a second binding of every argument: skip
-	// it. Callers pass de-duplicated rows, so no chunk of this call can
-	// repeat a key an earlier chunk inserted.
-	if update != nil && shared {
-		var exists int
-		if err := c.q.QueryRowContext(ctx, "SELECT EXISTS (SELECT 1 FROM "+t.name+" WHERE tenant_id = ?)", rs[0][0]).Scan(&exists); err != nil {
-			return sqliteCause(err)
-		}
-		if exists == 0 {
-			update = nil
-		}
-	}
-	return c.bulkWrite(ctx, t, rs, shared, update, insert)
+	_, err := c.bulkWrite(ctx, t, rs, shared, insert, update)
+	return err
 }
 
-// bulkInsert writes rows that cannot conflict, in chunks as bulkUpsert. The
-// statement says OR IGNORE although nothing conflicts: a plain INSERT of
-// many rows may abort halfway, so SQLite keeps a statement journal for it,
-// writing every page it touches to a temporary file first. That was 40 % of
+// bulkInsert writes new rows in chunks as bulkUpsert. The statement says
+// OR IGNORE and conflicts are found by counting: a plain INSERT of many rows
+// may abort halfway, so SQLite keeps a statement journal for it, writing
+// every page it touches to a temporary file first. That was 40 % of
 // inserting a sync's license states.
 func (c sqlConn) bulkInsert(ctx context.Context, t table, rs [][]any) error {
 	shared := t.cols[0] == "tenant_id"
-	return c.bulkWrite(ctx, t, rs, shared, nil, func(n int) string {
-		return "INSERT OR IGNORE INTO " + t.name + " (" + strings.Join(t.cols, ", ") + ") " + t.sqliteValues(n, shared)
-	})
+	_, insert := t.sqliteUpsert(shared)
+	inserted, err := c.bulkWrite(ctx, t, rs, shared, insert, nil)
+	if err == nil && inserted < int64(len(rs)) {
+		err = fmt.Errorf("insert into %s: %d of %d rows %w", t.name, int64(len(rs))-inserted, len(rs), ErrAlreadyExists)
+	}
+	return err
 }
 
-// bulkWrite runs each builder's statement for every chunk of rs.
-func (c sqlConn) bulkWrite(ctx context.Context, t table, rs [][]any, shared bool, builders ...func(n int) string) error {
+// bulkWrite inserts rs a chunk at a time, and, when update is set and a
+// chunk's insert skipped rows that exist already, updates the chunk's rows.
+// It returns how many rows the inserts wrote.
+// Inserting first means a chunk of new rows (every chunk of a first sync)
+// is bound and looked up once; updating first, as this did, paid for a
+// second binding and index lookup of every row that did not exist. The
+// update also rewrites the rows the insert just wrote, with the same
+// values: cheaper than working out which ones they were.
+func (c sqlConn) bulkWrite(ctx context.Context, t table, rs [][]any, shared bool, insert, update func(n int) string) (int64, error) {
 	per := min(256, sqliteMaxVars/len(t.cols))
-	stmts := make([]*sql.Stmt, len(builders))
+	var prepared [2]*sql.Stmt // insert, update for full chunks
 	defer func() {
-		for _, s := range stmts {
+		for _, s := range prepared {
 			if s != nil {
 				s.Close()
 			}
 		}
 	}()
+	exec := func(i int, build func(int) string, n int, args []any) (int64, error) {
+		var res sql.Result
+		var err error
+		if n == per {
+			if prepared[i] == nil {
+				if prepared[i], err = c.q.PrepareContext(ctx, build(per)); err != nil {
+					return 0, sqliteCause(err)
+				}
+			}
+			res, err = prepared[i].ExecContext(ctx, args...)
+		} else {
+			res, err = c.q.ExecContext(ctx, build(n), args...)
+		}
+		if err != nil {
+			return 0, sqliteCause(err)
+		}
+		return res.RowsAffected()
+	}
 	args := make([]any, 0, 1+per*len(t.cols))
+	var total int64
 	for len(rs) > 0 {
 		n := min(per, len(rs))
 		args = args[:0]
@@ -352,34 +369,25 @@ func (c sqlConn) bulkWrite(ctx context.Context, t table, rs [][]any, shared bool
 		for _, r := range rs[:n] {
 			if shared {
 				if r[0] != args[0] {
-					return fmt.Errorf("warehouse: bulk write into %s mixes tenants %v and %v", t.name, args[0], r[0])
+					return total, fmt.Errorf("warehouse: bulk write into %s mixes tenants %v and %v", t.name, args[0], r[0])
 				}
 				r = r[1:]
 			}
 			args = append(args, r...)
 		}
-		for i, build := range builders {
-			if build == nil {
-				continue
-			}
-			var err error
-			if n == per {
-				if stmts[i] == nil {
-					if stmts[i], err = c.q.PrepareContext(ctx, build(per)); err != nil {
-						return sqliteCause(err)
-					}
-				}
-				_, err = stmts[i].ExecContext(ctx, args...)
-			} else {
-				_, err = c.q.ExecContext(ctx, build(n), args...)
-			}
-			if err != nil {
-				return sqliteCause(err)
+		inserted, err := exec(0, insert, n, args)
+		if err != nil {
+			return total, err
+		}
+		total += inserted
+		if update != nil && inserted < int64(n) {
+			if _, err := exec(1, update, n, args); err != nil {
+				return total, err
 			}
 		}
 		rs = rs[n:]
 	}
-	return nil
+	return total, nil
 }
 
 // sqliteUpsert returns builders for the UPDATE (nil when every non-key

@@ -116,6 +116,12 @@ type Writer interface {
 	// ReplaceLicenseStates makes the stored license states of each listed user
 	// exactly the given ones; Graph reports them per user, all at once.
 	ReplaceLicenseStates(ctx context.Context, tenantID string, userIDs []string, states []directory.LicenseState) error
+	// AddLicenseStates stores the states of users who have none stored, as
+	// a tenant's first sync reads them, without first deleting theirs:
+	// that delete was a lookup per user, for nothing. A state whose key is
+	// stored already fails the call with ErrAlreadyExists (inside InTx,
+	// return the error so that the transaction rolls back).
+	AddLicenseStates(ctx context.Context, tenantID string, states []directory.LicenseState) error
 	// UpsertSkus stores SKUs as Graph reports them. Like the other upserts it
 	// never overwrites attributes allot owns (price, currency, categories) of
 	// an existing row; those change only through SetSkuPrice and friends.

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -446,6 +447,28 @@ func testLicenseStates(t *testing.T, _ Harness, s warehouse.Store) {
 
 	// Replacing states with the same ones again is fine.
 	require.NoError(t, s.ReplaceLicenseStates(ctx(t), tid, []string{"u2"}, []directory.LicenseState{states[2], states[2]}))
+
+	// Adding states (a first sync) stores them beside the others, repeats
+	// in one call included; adding one whose key is stored fails and
+	// stores nothing of its call, inside a transaction too.
+	require.NoError(t, s.AddLicenseStates(ctx(t), tid, []directory.LicenseState{states[0], states[1], states[0]}))
+	scan := func() []directory.LicenseState {
+		var out []directory.LicenseState
+		require.NoError(t, s.ScanLicenseStates(ctx(t), tid, func(l directory.LicenseState) error { out = append(out, l); return nil }))
+		return out
+	}
+	require.Equal(t, states, scan())
+	u3 := directory.LicenseState{TenantID: tid, UserID: "u3", SkuID: "e3", State: directory.StateActive, DisabledPlans: []string{}}
+	err = s.AddLicenseStates(ctx(t), tid, []directory.LicenseState{u3, states[2]})
+	require.ErrorIs(t, err, warehouse.ErrAlreadyExists)
+	require.Equal(t, states, scan(), "u3 was not stored either")
+	err = s.InTx(ctx(t), func(tx warehouse.Tx) error {
+		return tx.AddLicenseStates(ctx(t), tid, []directory.LicenseState{u3, states[1]})
+	})
+	require.ErrorIs(t, err, warehouse.ErrAlreadyExists)
+	require.Equal(t, states, scan())
+	require.NoError(t, s.AddLicenseStates(ctx(t), tid, []directory.LicenseState{u3}))
+	require.Equal(t, append(slices.Clone(states), u3), scan())
 }
 
 func testSkus(t *testing.T, _ Harness, s warehouse.Store) {

@@ -22,8 +22,12 @@ type processor struct {
 	// members collects a full groups round's memberships; they replace the
 	// tenant's when the round ends (see finish).
 	members warehouse.MembershipSet
-	// noStoredStates: the tenant had no license states when the sync began.
-	noStoredStates bool
+	// before counts the tenant's live users and groups and its license
+	// states as the sync began, when counted: a full license read counts
+	// them, as a full sync has one. Where there was nothing, there is
+	// nothing to compare with, delete or sweep: a first sync skips that.
+	before  warehouse.DirectoryCounts
+	counted bool
 	// refresh holds the users incremental rounds touched, whose license
 	// states are read once the rounds are applied (noteUser, noteGroup).
 	refresh map[string]struct{}
@@ -328,7 +332,7 @@ func (p *processor) licenses(ctx context.Context, tx warehouse.Tx, items []graph
 	fetched := make(map[string][]directory.LicenseState, len(items))
 	// A tenant that had no states when the sync began (its first sync) has
 	// nothing to compare with or delete, unless a user comes round twice.
-	fresh := p.noStoredStates
+	fresh := p.counted && p.before.LicenseStates == 0
 	for i := range items {
 		if items[i].ID == "" {
 			return n, fmt.Errorf("malformed user: no id")
@@ -426,9 +430,12 @@ func (p *processor) signIns(ctx context.Context, tx warehouse.Tx, items []graph.
 
 // sweep marks deleted what a full round of resource did not return.
 func (p *processor) sweep(ctx context.Context, resource string, now time.Time) (int64, error) {
-	kind, seen := warehouse.LiveUsers, p.seenUsers
+	kind, seen, had := warehouse.LiveUsers, p.seenUsers, p.before.Users
 	if resource == ResGroups {
-		kind, seen = warehouse.LiveGroups, p.seenGroups
+		kind, seen, had = warehouse.LiveGroups, p.seenGroups, p.before.Groups
+	}
+	if p.counted && had == 0 {
+		return 0, nil
 	}
 	live, err := p.r.s.Store.LiveIDs(ctx, p.r.t.ID, kind)
 	if err != nil {
@@ -454,6 +461,9 @@ func (p *processor) sweep(ctx context.Context, resource string, now time.Time) (
 // sweepLicenses clears the license states of users who no longer hold any
 // license: the listing of licensed users no longer returns them.
 func (p *processor) sweepLicenses(ctx context.Context) (int64, error) {
+	if p.counted && p.before.LicenseStates == 0 {
+		return 0, nil
+	}
 	held, err := p.r.s.Store.LiveIDs(ctx, p.r.t.ID, warehouse.LicensedUser)
 	if err != nil {
 		return 0, err

@@ -204,11 +204,10 @@ func (r *run) do(ctx context.Context) (Result, error) {
 	if r.licFull {
 		// Counting costs a scan: only a full read, which touches every
 		// licensed user, has anything to gain from knowing.
-		counts, err := r.s.Store.DirectoryCounts(ctx, r.t.ID)
-		if err != nil {
+		if r.proc.before, err = r.s.Store.DirectoryCounts(ctx, r.t.ID); err != nil {
 			return r.res, err
 		}
-		r.proc.noStoredStates = counts.LicenseStates == 0
+		r.proc.counted = true
 	}
 
 	// In steps: the delta rounds (and SKUs, and a full license read when

@@ -60,45 +60,63 @@ func (q *queries) DeleteMemberships(ctx context.Context, tenantID string, ms []d
 
 func (q *queries) ReplaceMemberships(ctx context.Context, tenantID string, set *MembershipSet) (int64, error) {
 	// Sorting happens before the transaction, so the writer is held only
-	// for the writes.
+	// for the writes; and the lists are encoded beside the writes, each
+	// side on a goroutine of its own (the members' side sorts the pairs the
+	// other way round first), so the writer seldom waits for encoding.
 	r := set.resolve()
+	groupRows := listBatches(tenantID, r.groupLists)
+	memberRows := listBatches(tenantID, r.memberLists)
+	defer func() {
+		// On a failed write, let the encoders run out.
+		for range groupRows {
+		}
+		for range memberRows {
+		}
+	}()
 	err := q.write(ctx, func(c conn) error {
 		for _, t := range []listTable{groupMembersTable, memberGroupsTable} {
 			if _, err := c.exec(ctx, "DELETE FROM "+t.name+" WHERE tenant_id = ?", tenantID); err != nil {
 				return fmt.Errorf("replace memberships: %w", err)
 			}
 		}
-		// Rows go out in key order, a bounded batch at a time.
-		var batch [][]any
-		flush := func(t listTable) error {
-			if err := c.bulkUpsert(ctx, t.table, batch); err != nil {
-				return fmt.Errorf("replace memberships: %w", err)
+		for _, w := range []struct {
+			t    listTable
+			rows <-chan [][]any
+		}{{groupMembersTable, groupRows}, {memberGroupsTable, memberRows}} {
+			for batch := range w.rows {
+				if err := c.bulkUpsert(ctx, w.t.table, batch); err != nil {
+					return fmt.Errorf("replace memberships: %w", err)
+				}
 			}
-			batch = batch[:0]
-			return nil
 		}
-		add := func(t listTable, owner string, list []byte, n int) error {
-			batch = append(batch, []any{tenantID, owner, n, list})
-			if len(batch) == 1024 {
-				return flush(t)
-			}
-			return nil
-		}
-		if err := r.groupLists(func(g string, list []byte, n int) error { return add(groupMembersTable, g, list, n) }); err != nil {
-			return err
-		}
-		if err := flush(groupMembersTable); err != nil {
-			return err
-		}
-		if err := r.memberLists(func(m string, list []byte, n int) error { return add(memberGroupsTable, m, list, n) }); err != nil {
-			return err
-		}
-		return flush(memberGroupsTable)
+		return nil
 	})
 	if err != nil {
 		return 0, err
 	}
 	return int64(len(r.pairs)), nil
+}
+
+// listBatches runs lists on a goroutine of its own and hands over its lists
+// as rows of a list table, a bounded batch at a time, in key order.
+func listBatches(tenantID string, lists func(fn func(owner string, list []byte, n int) error) error) <-chan [][]any {
+	out := make(chan [][]any, 2)
+	go func() {
+		defer close(out)
+		batch := make([][]any, 0, 1024)
+		_ = lists(func(owner string, list []byte, n int) error {
+			batch = append(batch, []any{tenantID, owner, n, list})
+			if len(batch) == cap(batch) {
+				out <- batch
+				batch = make([][]any, 0, 1024)
+			}
+			return nil
+		})
+		if len(batch) > 0 {
+			out <- batch
+		}
+	}()
+	return out
 }
 
 // editMemberships adds and removes memberships on both sides. A membership

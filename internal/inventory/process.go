@@ -3,6 +3,7 @@ package inventory
 import (
 	"context"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/allot-dev/allot/internal/directory"
@@ -42,9 +43,11 @@ func newProcessor(r *run) *processor {
 // transaction: every page is applied whole or not at all, and fewer, larger
 // commits write each hot B-tree page to the WAL once per batch instead of once
 // per page. The pages leave the inbox once the transaction has committed
-// (see warehouse.Inbox for why that is safe). Decoding a page's JSON costs about as much as writing it, so a
-// goroutine decodes the next pages while the transaction writes earlier ones,
-// on the machine's other core. It returns how many pages it applied.
+// (see warehouse.Inbox for why that is safe). Decoding a page's JSON costs
+// about as much as writing it, so a goroutine decodes the next pages, and
+// prepares what it can of applying them (see prepare), while the
+// transaction writes earlier ones, on the machine's other core. It returns
+// how many pages it applied.
 func (p *processor) drain(ctx context.Context) (int, error) {
 	pages, err := p.r.s.Store.ClaimInboxPages(ctx, p.r.t.ID, p.owner, drainBatch, 10*time.Minute)
 	if err != nil || len(pages) == 0 {
@@ -52,17 +55,21 @@ func (p *processor) drain(ctx context.Context) (int, error) {
 	}
 	decoded := make(chan decodedPage, 4)
 	stop := make(chan struct{})
+	var decoding sync.WaitGroup
+	defer decoding.Wait() // prepare writes the processor's state
 	defer close(stop)
-	go func() {
+	decoding.Go(func() {
 		defer close(decoded)
 		for i := range pages {
+			d := decode(&pages[i])
+			p.prepare(&d)
 			select {
-			case decoded <- decode(&pages[i]):
+			case decoded <- d:
 			case <-stop:
 				return
 			}
 		}
-	}()
+	})
 	var total counts
 	var failed *warehouse.InboxPage
 	err = p.r.s.Store.InTx(ctx, func(tx warehouse.Tx) error {
@@ -106,7 +113,53 @@ type decodedPage struct {
 	// has reports, per entry of an incremental round, which properties the
 	// entry carried.
 	has []func(string) bool
-	err error
+	// rows is what applying the page will write, when prepare could work
+	// it out before the page is applied.
+	rows *pageRows
+	err  error
+}
+
+// pageRows is what applying a page writes, as far as it can be known
+// without reading the warehouse.
+type pageRows struct {
+	users   []directory.User
+	groups  []directory.Group
+	removed []string // ids the page reports deleted
+	// License pages: the users listed, each one's states, and whether none
+	// of them can have states stored (see licenseRows).
+	ids    []string
+	states map[string][]directory.LicenseState
+	fresh  bool
+	n      counts
+}
+
+// prepare works out, on the decoding goroutine, what applying a page will
+// write wherever that does not depend on the warehouse: a full round
+// replaces users and groups whole and collects memberships in memory, and
+// license pages list complete states. The single writer then only writes:
+// merging decoded entries into rows was a quarter of its time in a first
+// sync. Incremental users and groups merge onto stored objects and are
+// worked out as they are applied. Pages are prepared in the order they are
+// applied, so the round's bookkeeping (ids seen, memberships) sees them in
+// that order too.
+func (p *processor) prepare(d *decodedPage) {
+	if d.err != nil {
+		return
+	}
+	switch items := d.items.(type) {
+	case []userItem:
+		if d.full {
+			d.rows, d.err = p.fullUsers(items)
+		}
+	case []graph.Group:
+		if d.full {
+			d.rows, d.err = p.fullGroups(items)
+		}
+	case []graph.User:
+		if d.pg.Resource != ResSignIns {
+			d.rows, d.err = p.licenseRows(items)
+		}
+	}
 }
 
 func (p *processor) apply(ctx context.Context, tx warehouse.Tx, d decodedPage) (counts, error) {
@@ -115,14 +168,20 @@ func (p *processor) apply(ctx context.Context, tx warehouse.Tx, d decodedPage) (
 	}
 	switch items := d.items.(type) {
 	case []userItem:
-		return p.users(ctx, tx, items, d.has, d.full)
+		if d.rows != nil {
+			return p.writeUsers(ctx, tx, d.rows)
+		}
+		return p.users(ctx, tx, items, d.has)
 	case []graph.Group:
-		return p.groups(ctx, tx, items, d.has, d.full)
+		if d.rows != nil {
+			return p.writeGroups(ctx, tx, d.rows, nil, nil)
+		}
+		return p.groups(ctx, tx, items, d.has)
 	case []graph.User:
 		if d.pg.Resource == ResSignIns {
 			return p.signIns(ctx, tx, items)
 		}
-		return p.licenses(ctx, tx, items)
+		return p.licenses(ctx, tx, d.rows)
 	case []graph.SubscribedSku:
 		return p.skus(ctx, tx, items)
 	case []graph.Mailbox:
@@ -163,16 +222,36 @@ type userItem struct {
 	ManagerDelta []graph.DirectoryObject `json:"manager@delta"`
 }
 
-func (p *processor) users(ctx context.Context, tx warehouse.Tx, items []userItem, has []func(string) bool, full bool) (counts, error) {
-	var n counts
-	var removed, ids []string
+// fullUsers prepares a full round's page of users.
+func (p *processor) fullUsers(items []userItem) (*pageRows, error) {
+	rows := &pageRows{users: make([]directory.User, 0, len(items))}
+	for i := range items {
+		it := &items[i]
+		if it.ID == "" {
+			return nil, fmt.Errorf("malformed user: no id")
+		}
+		if it.Removed != nil {
+			rows.removed = append(rows.removed, it.ID)
+			continue
+		}
+		rows.users = append(rows.users, userOf(directory.User{}, it, always))
+		p.seenUsers.add(it.ID)
+	}
+	return rows, nil
+}
+
+// users applies an incremental round's page of users, merging each entry
+// onto the stored user.
+func (p *processor) users(ctx context.Context, tx warehouse.Tx, items []userItem, has []func(string) bool) (counts, error) {
+	rows := &pageRows{}
+	var ids []string
 	for i := range items {
 		if items[i].ID == "" {
-			return n, fmt.Errorf("malformed user: no id")
+			return counts{}, fmt.Errorf("malformed user: no id")
 		}
 		if items[i].Removed != nil {
-			removed = append(removed, items[i].ID)
-		} else if !full {
+			rows.removed = append(rows.removed, items[i].ID)
+		} else {
 			ids = append(ids, items[i].ID)
 			p.noteUser(items[i].ID)
 		}
@@ -181,94 +260,119 @@ func (p *processor) users(ctx context.Context, tx warehouse.Tx, items []userItem
 	if len(ids) > 0 {
 		olds, err := tx.GetUsers(ctx, p.r.t.ID, ids)
 		if err != nil {
-			return n, err
+			return counts{}, err
 		}
 		for _, u := range olds {
 			existing[u.ID] = u
 		}
 	}
-	users := make([]directory.User, 0, len(items))
 	for i := range items {
-		it := &items[i]
-		if it.Removed != nil {
-			continue
+		if items[i].Removed == nil {
+			rows.users = append(rows.users, userOf(existing[items[i].ID], &items[i], has[i]))
 		}
-		u := existing[it.ID]
-		applyUser(&u, &it.User, has[i])
-		if has[i]("manager@delta") || full {
-			u.ManagerID = ""
-			for _, m := range it.ManagerDelta {
-				if m.Removed == nil {
-					u.ManagerID = m.ID
-				}
+	}
+	return p.writeUsers(ctx, tx, rows)
+}
+
+// userOf merges an entry onto u (the stored user, or none).
+func userOf(u directory.User, it *userItem, has func(string) bool) directory.User {
+	applyUser(&u, &it.User, has)
+	if has("manager@delta") {
+		u.ManagerID = ""
+		for _, m := range it.ManagerDelta {
+			if m.Removed == nil {
+				u.ManagerID = m.ID
 			}
 		}
-		users = append(users, u)
-		if full {
-			p.seenUsers.add(u.ID)
-		}
 	}
-	if err := tx.UpsertUsers(ctx, p.r.t.ID, users); err != nil {
+	return u
+}
+
+func (p *processor) writeUsers(ctx context.Context, tx warehouse.Tx, rows *pageRows) (counts, error) {
+	var n counts
+	if err := tx.UpsertUsers(ctx, p.r.t.ID, rows.users); err != nil {
 		return n, err
 	}
-	if len(removed) > 0 {
-		if err := tx.MarkUsersDeleted(ctx, p.r.t.ID, removed, p.r.s.now()); err != nil {
+	if len(rows.removed) > 0 {
+		if err := tx.MarkUsersDeleted(ctx, p.r.t.ID, rows.removed, p.r.s.now()); err != nil {
 			return n, err
 		}
 	}
-	n.users, n.deleted = int64(len(users)), int64(len(removed))
+	n.users, n.deleted = int64(len(rows.users)), int64(len(rows.removed))
 	return n, nil
 }
 
-func (p *processor) groups(ctx context.Context, tx warehouse.Tx, items []graph.Group, has []func(string) bool, full bool) (counts, error) {
-	var n counts
-	var removed, ids []string
+// fullGroups prepares a full round's page of groups. It collects the
+// page's memberships: a full round replaces every membership of the tenant
+// when it ends (see finish), as a large group's members span several pages
+// and no single page could replace them.
+func (p *processor) fullGroups(items []graph.Group) (*pageRows, error) {
+	rows := &pageRows{}
+	for i := range items {
+		it := &items[i]
+		if it.ID == "" {
+			return nil, fmt.Errorf("malformed group: no id")
+		}
+		if it.Removed != nil {
+			rows.removed = append(rows.removed, it.ID)
+			continue
+		}
+		if !p.seenGroups.has(it.ID) {
+			// Later entries of the same group in a round continue its
+			// member list and carry no properties: only the first sets them.
+			rows.groups = append(rows.groups, directory.Group{})
+			applyGroup(&rows.groups[len(rows.groups)-1], it, always)
+			p.seenGroups.add(it.ID)
+		}
+		for _, m := range it.MembersDelta {
+			if m.Removed != nil {
+				p.members.Remove(it.ID, m.ID)
+			} else {
+				p.members.Add(it.ID, m.ID, directory.MemberTypeFromODataType(m.ODataType))
+			}
+		}
+		rows.n.members += int64(len(it.MembersDelta))
+	}
+	return rows, nil
+}
+
+// groups applies an incremental round's page of groups, merging each entry
+// onto the stored group and applying its member changes.
+func (p *processor) groups(ctx context.Context, tx warehouse.Tx, items []graph.Group, has []func(string) bool) (counts, error) {
+	rows := &pageRows{}
+	var ids []string
 	for i := range items {
 		if items[i].ID == "" {
-			return n, fmt.Errorf("malformed group: no id")
+			return counts{}, fmt.Errorf("malformed group: no id")
 		}
+		ids = append(ids, items[i].ID) // noteGroup needs a deleted group's licenses too
 		if items[i].Removed != nil {
-			removed = append(removed, items[i].ID)
-		} else if !full {
-			ids = append(ids, items[i].ID)
+			rows.removed = append(rows.removed, items[i].ID)
 		}
-	}
-	if !full {
-		ids = append(ids, removed...) // noteGroup needs a deleted group's licenses
 	}
 	existing := map[string]directory.Group{}
 	if len(ids) > 0 {
 		olds, err := tx.GetGroups(ctx, p.r.t.ID, ids)
 		if err != nil {
-			return n, err
+			return counts{}, err
 		}
 		for _, g := range olds {
 			existing[g.ID] = g
 		}
 	}
-	var groups []directory.Group
 	var adds, dels []directory.Membership
 	for i := range items {
 		it := &items[i]
-		if !full {
-			if err := p.noteGroup(ctx, tx, it, existing[it.ID], has[i]); err != nil {
-				return n, err
-			}
+		if err := p.noteGroup(ctx, tx, it, existing[it.ID], has[i]); err != nil {
+			return counts{}, err
 		}
 		if it.Removed != nil {
 			continue
 		}
-		seen := p.seenGroups.has(it.ID)
-		if full && !seen {
-			// Later entries of the same group in a round continue its
-			// member list and carry no properties: only the first sets them.
-			groups = append(groups, directory.Group{})
-			applyGroup(&groups[len(groups)-1], it, always)
-			p.seenGroups.add(it.ID)
-		} else if !full && carriesGroupProperties(has[i]) {
+		if carriesGroupProperties(has[i]) {
 			g := existing[it.ID]
 			applyGroup(&g, it, has[i])
-			groups = append(groups, g)
+			rows.groups = append(rows.groups, g)
 		}
 		for _, m := range it.MembersDelta {
 			ms := directory.Membership{GroupID: it.ID, MemberID: m.ID, MemberType: directory.MemberTypeFromODataType(m.ODataType)}
@@ -279,33 +383,29 @@ func (p *processor) groups(ctx context.Context, tx warehouse.Tx, items []graph.G
 			}
 		}
 	}
-	if err := tx.UpsertGroups(ctx, p.r.t.ID, groups); err != nil {
+	rows.n.members = int64(len(adds) + len(dels))
+	return p.writeGroups(ctx, tx, rows, adds, dels)
+}
+
+// writeGroups stores a page's groups, membership changes (an incremental
+// round's; a full round's are collected, see fullGroups) and deletions.
+func (p *processor) writeGroups(ctx context.Context, tx warehouse.Tx, rows *pageRows, adds, dels []directory.Membership) (counts, error) {
+	n := rows.n
+	if err := tx.UpsertGroups(ctx, p.r.t.ID, rows.groups); err != nil {
 		return n, err
 	}
-	// A full round replaces every membership of the tenant: it collects
-	// them and the round's end stores them (see finish). A large group's
-	// members span several pages, so no single page could replace them.
-	if full {
-		for _, m := range adds {
-			p.members.Add(m.GroupID, m.MemberID, m.MemberType)
-		}
-		for _, m := range dels {
-			p.members.Remove(m.GroupID, m.MemberID)
-		}
-	} else {
-		if err := tx.UpsertMemberships(ctx, p.r.t.ID, adds); err != nil {
-			return n, err
-		}
-		if err := tx.DeleteMemberships(ctx, p.r.t.ID, dels); err != nil {
+	if err := tx.UpsertMemberships(ctx, p.r.t.ID, adds); err != nil {
+		return n, err
+	}
+	if err := tx.DeleteMemberships(ctx, p.r.t.ID, dels); err != nil {
+		return n, err
+	}
+	if len(rows.removed) > 0 {
+		if err := tx.MarkGroupsDeleted(ctx, p.r.t.ID, rows.removed, p.r.s.now()); err != nil {
 			return n, err
 		}
 	}
-	if len(removed) > 0 {
-		if err := tx.MarkGroupsDeleted(ctx, p.r.t.ID, removed, p.r.s.now()); err != nil {
-			return n, err
-		}
-	}
-	n.groups, n.members, n.deleted = int64(len(groups)), int64(len(adds)+len(dels)), int64(len(removed))
+	n.groups, n.deleted = int64(len(rows.groups)), int64(len(rows.removed))
 	return n, nil
 }
 
@@ -321,59 +421,63 @@ func carriesGroupProperties(has func(string) bool) bool {
 	return false
 }
 
+// licenseRows prepares a page of users' license states. A tenant that had
+// no states when the sync began (its first sync) has nothing to compare
+// with or delete, unless a user comes round twice.
+func (p *processor) licenseRows(items []graph.User) (*pageRows, error) {
+	rows := &pageRows{ids: make([]string, 0, len(items)), states: make(map[string][]directory.LicenseState, len(items)),
+		fresh: p.counted && p.before.LicenseStates == 0}
+	for i := range items {
+		id := items[i].ID
+		if id == "" {
+			return nil, fmt.Errorf("malformed user: no id")
+		}
+		rows.ids = append(rows.ids, id)
+		rows.states[id] = licenseStates(id, items[i].LicenseAssignmentStates)
+		rows.n.states += int64(len(rows.states[id]))
+		if p.seenLicensed.has(id) {
+			rows.fresh = false
+		}
+		p.seenLicensed.add(id)
+	}
+	return rows, nil
+}
+
 // licenses stores the license states of a page of users. A full read
 // returns every licensed user, and few of them change between reads: only
 // users whose states differ from the stored ones are rewritten, which turned
 // a million deletes and inserts per full read of a large tenant into a read
 // of the same rows.
-func (p *processor) licenses(ctx context.Context, tx warehouse.Tx, items []graph.User) (counts, error) {
-	var n counts
-	ids := make([]string, 0, len(items))
-	fetched := make(map[string][]directory.LicenseState, len(items))
-	// A tenant that had no states when the sync began (its first sync) has
-	// nothing to compare with or delete, unless a user comes round twice.
-	fresh := p.counted && p.before.LicenseStates == 0
-	for i := range items {
-		if items[i].ID == "" {
-			return n, fmt.Errorf("malformed user: no id")
-		}
-		ids = append(ids, items[i].ID)
-		fetched[items[i].ID] = licenseStates(items[i].ID, items[i].LicenseAssignmentStates)
-		n.states += int64(len(fetched[items[i].ID]))
-		if p.seenLicensed.has(items[i].ID) {
-			fresh = false
-		}
-		p.seenLicensed.add(items[i].ID)
-	}
-	if fresh {
+func (p *processor) licenses(ctx context.Context, tx warehouse.Tx, rows *pageRows) (counts, error) {
+	if rows.fresh {
 		var all []directory.LicenseState
-		for _, id := range ids {
-			all = append(all, fetched[id]...)
+		for _, id := range rows.ids {
+			all = append(all, rows.states[id]...)
 		}
-		return n, tx.AddLicenseStates(ctx, p.r.t.ID, all)
+		return rows.n, tx.AddLicenseStates(ctx, p.r.t.ID, all)
 	}
-	olds, err := tx.LicenseStatesOf(ctx, p.r.t.ID, ids)
+	olds, err := tx.LicenseStatesOf(ctx, p.r.t.ID, rows.ids)
 	if err != nil {
-		return n, err
+		return rows.n, err
 	}
-	stored := make(map[string][]directory.LicenseState, len(items))
+	stored := make(map[string][]directory.LicenseState, len(rows.ids))
 	for _, l := range olds {
 		stored[l.UserID] = append(stored[l.UserID], l)
 	}
 	var changedIDs []string
 	var changed []directory.LicenseState
-	for _, id := range ids {
-		if !sameLicenseStates(stored[id], fetched[id]) {
+	for _, id := range rows.ids {
+		if !sameLicenseStates(stored[id], rows.states[id]) {
 			changedIDs = append(changedIDs, id)
-			changed = append(changed, fetched[id]...)
+			changed = append(changed, rows.states[id]...)
 		}
 	}
 	if len(changedIDs) > 0 {
 		if err := tx.ReplaceLicenseStates(ctx, p.r.t.ID, changedIDs, changed); err != nil {
-			return n, err
+			return rows.n, err
 		}
 	}
-	return n, nil
+	return rows.n, nil
 }
 
 func (p *processor) skus(ctx context.Context, tx warehouse.Tx, items []graph.SubscribedSku) (counts, error) {

@@ -8,6 +8,7 @@ import (
 	"crypto/x509"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"os"
 	"os/exec"
@@ -32,6 +33,7 @@ func init() {
 			cmd.Flags().Int("users", 100_000, "users in the simulated tenant")
 			cmd.Flags().Int("groups", 0, "groups (default users/10)")
 			cmd.Flags().Int64("seed", 1, "simulator seed")
+			cmd.Flags().Bool("log", false, "print the sync's debug log (fetch and apply timings) on stderr")
 		},
 		run: benchInventory,
 	})
@@ -42,6 +44,7 @@ func init() {
 			cmd.Flags().Int("groups", 0, "groups (default users/10)")
 			cmd.Flags().String("changed", "1%", "users to change, as a count or a percentage")
 			cmd.Flags().Int64("seed", 1, "simulator seed")
+			cmd.Flags().Bool("log", false, "print the syncs' debug log (fetch and apply timings) on stderr")
 		},
 		run: benchDelta,
 	})
@@ -173,7 +176,7 @@ func benchInventory(cmd *cobra.Command, _ *cli) (benchResult, error) {
 	}
 	download := time.Since(start).Seconds()
 
-	res, err := (&inventory.Syncer{Store: s}).Sync(ctx, t.Name, inventory.Options{Full: true})
+	res, err := benchSyncer(cmd, s).Sync(ctx, t.Name, inventory.Options{Full: true})
 	if err != nil {
 		return benchResult{}, err
 	}
@@ -195,6 +198,16 @@ func benchInventory(cmd *cobra.Command, _ *cli) (benchResult, error) {
 			"download_mb":        round3(float64(dl.Bytes) / (1 << 20)),
 		},
 	}, nil
+}
+
+// benchSyncer is the syncer a benchmark measures, logging at debug level to
+// stderr with --log.
+func benchSyncer(cmd *cobra.Command, s warehouse.Store) *inventory.Syncer {
+	syncer := &inventory.Syncer{Store: s}
+	if on, _ := cmd.Flags().GetBool("log"); on {
+		syncer.Logger = slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	return syncer
 }
 
 func groupsOr(groups, users int) int {
@@ -227,7 +240,7 @@ func benchDelta(cmd *cobra.Command, _ *cli) (benchResult, error) {
 	if err != nil {
 		return benchResult{}, err
 	}
-	syncer := &inventory.Syncer{Store: s}
+	syncer := benchSyncer(cmd, s)
 	full, err := syncer.Sync(ctx, t.Name, inventory.Options{})
 	if err != nil {
 		return benchResult{}, err

@@ -49,6 +49,7 @@ func newProcessor(r *run) *processor {
 // transaction writes earlier ones, on the machine's other core. It returns
 // how many pages it applied.
 func (p *processor) drain(ctx context.Context) (int, error) {
+	start := time.Now()
 	pages, err := p.r.s.Store.ClaimInboxPages(ctx, p.r.t.ID, p.owner, drainBatch, 10*time.Minute)
 	if err != nil || len(pages) == 0 {
 		return 0, err
@@ -99,6 +100,8 @@ func (p *processor) drain(ctx context.Context) (int, error) {
 	total.addTo(&p.r.res)
 	p.r.objects.Add(total.total())
 	p.r.applied.Add(int64(len(pages)))
+	p.r.log.Debug("applied inbox pages", "pages", len(pages), "objects", total.total(),
+		"seconds", time.Since(start).Seconds(), "fetched", p.r.fetched.Load(), "applied", p.r.applied.Load())
 	p.r.progress()
 	return len(pages), nil
 }

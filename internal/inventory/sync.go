@@ -214,14 +214,18 @@ func (r *run) do(ctx context.Context) (Result, error) {
 	// one is due) first; then the license states of the users the rounds
 	// touched, which are known only once the rounds are applied; last, after
 	// a full read, those of users in error it did not list.
-	for _, start := range []func(context.Context) *errgroup.Group{r.fetchAll, r.fetchLicenseChanges, r.fetchLicenseErrors} {
+	for i, start := range []func(context.Context) *errgroup.Group{r.fetchAll, r.fetchLicenseChanges, r.fetchLicenseErrors} {
+		began := time.Now()
 		if err := r.step(ctx, start); err != nil {
 			return r.res, err
 		}
+		r.log.Debug("sync step done", "step", i+1, "seconds", time.Since(began).Seconds())
 	}
+	began := time.Now()
 	if err := r.finish(ctx); err != nil {
 		return r.res, err
 	}
+	r.log.Debug("rounds finished", "seconds", time.Since(began).Seconds())
 	r.res.Pages = r.applied.Load()
 	return r.res, nil
 }
@@ -237,7 +241,13 @@ func (r *run) step(ctx context.Context, start func(context.Context) *errgroup.Gr
 	fetch := start(fctx)
 
 	done := make(chan error, 1)
-	go func() { done <- fetch.Wait(); r.poke() }()
+	began := time.Now()
+	go func() {
+		err := fetch.Wait()
+		r.log.Debug("fetchers done", "seconds", time.Since(began).Seconds(), "pages", r.fetched.Load(), "err", err)
+		done <- err
+		r.poke()
+	}()
 	fetching := true
 	var firstWaiting time.Time // when the oldest page not yet drained arrived
 	for {

@@ -60,17 +60,36 @@ func (q *queries) DeleteMemberships(ctx context.Context, tenantID string, ms []d
 
 func (q *queries) ReplaceMemberships(ctx context.Context, tenantID string, set *MembershipSet) (int64, error) {
 	// Sorting happens before the transaction, so the writer is held only
-	// for the writes; and the lists are encoded beside the writes, each
-	// side on a goroutine of its own (the members' side sorts the pairs the
-	// other way round first), so the writer seldom waits for encoding.
+	// for the writes; a goroutine encodes the lists, group side first,
+	// beside the writes, so the writer seldom waits for encoding. One
+	// goroutine, not one per side: the member side sorts the pairs the other
+	// way round, and doing that in place rather than in a copy keeps 70 MB
+	// (and the garbage collector's headroom for it) off a million-user
+	// tenant's peak.
 	r := set.resolve()
-	groupRows := listBatches(tenantID, r.groupLists)
-	memberRows := listBatches(tenantID, r.memberLists)
-	defer func() {
-		// On a failed write, let the encoders run out.
-		for range groupRows {
+	rows := make(chan listRows, 2)
+	go func() {
+		defer close(rows)
+		for _, side := range []struct {
+			t     listTable
+			lists func(func(string, []byte, int) error) error
+		}{{groupMembersTable, r.groupLists}, {memberGroupsTable, r.memberLists}} {
+			batch := listRows{t: side.t}
+			_ = side.lists(func(owner string, list []byte, n int) error {
+				batch.rows = append(batch.rows, []any{tenantID, owner, n, list})
+				if len(batch.rows) == 1024 {
+					rows <- batch
+					batch = listRows{t: side.t}
+				}
+				return nil
+			})
+			if len(batch.rows) > 0 {
+				rows <- batch
+			}
 		}
-		for range memberRows {
+	}()
+	defer func() {
+		for range rows { // on a failed write, let the encoder run out
 		}
 	}()
 	err := q.write(ctx, func(c conn) error {
@@ -79,14 +98,9 @@ func (q *queries) ReplaceMemberships(ctx context.Context, tenantID string, set *
 				return fmt.Errorf("replace memberships: %w", err)
 			}
 		}
-		for _, w := range []struct {
-			t    listTable
-			rows <-chan [][]any
-		}{{groupMembersTable, groupRows}, {memberGroupsTable, memberRows}} {
-			for batch := range w.rows {
-				if err := c.bulkUpsert(ctx, w.t.table, batch); err != nil {
-					return fmt.Errorf("replace memberships: %w", err)
-				}
+		for batch := range rows {
+			if err := c.bulkUpsert(ctx, batch.t.table, batch.rows); err != nil {
+				return fmt.Errorf("replace memberships: %w", err)
 			}
 		}
 		return nil
@@ -97,26 +111,10 @@ func (q *queries) ReplaceMemberships(ctx context.Context, tenantID string, set *
 	return int64(len(r.pairs)), nil
 }
 
-// listBatches runs lists on a goroutine of its own and hands over its lists
-// as rows of a list table, a bounded batch at a time, in key order.
-func listBatches(tenantID string, lists func(fn func(owner string, list []byte, n int) error) error) <-chan [][]any {
-	out := make(chan [][]any, 2)
-	go func() {
-		defer close(out)
-		batch := make([][]any, 0, 1024)
-		_ = lists(func(owner string, list []byte, n int) error {
-			batch = append(batch, []any{tenantID, owner, n, list})
-			if len(batch) == cap(batch) {
-				out <- batch
-				batch = make([][]any, 0, 1024)
-			}
-			return nil
-		})
-		if len(batch) > 0 {
-			out <- batch
-		}
-	}()
-	return out
+// listRows is a batch of rows of a list table.
+type listRows struct {
+	t    listTable
+	rows [][]any
 }
 
 // editMemberships adds and removes memberships on both sides. A membership

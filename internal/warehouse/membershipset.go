@@ -124,15 +124,14 @@ func (r resolved) groupLists(fn func(groupID string, members []byte, n int) erro
 }
 
 // memberLists calls fn with each member's groups, in member id order. It
-// sorts a copy of the pairs the other way round (member rank<<32 | group
-// rank), so it may run beside groupLists.
+// sorts the pairs the other way round, in place, so call it after
+// groupLists.
 func (r resolved) memberLists(fn func(memberID string, groups []byte, n int) error) error {
-	pairs := make([]uint64, len(r.pairs))
 	for i, p := range r.pairs {
-		pairs[i] = p<<32 | p>>32
+		r.pairs[i] = p<<32 | p>>32
 	}
-	slices.Sort(pairs)
-	return lists(pairs, r.encoded(false), fn)
+	slices.Sort(r.pairs)
+	return lists(r.pairs, r.encoded(false), fn)
 }
 
 // encodedIDs holds every id's list entry, encoded once: an id appears in

@@ -433,11 +433,11 @@ func (r *run) finish(ctx context.Context) error {
 		link, full := r.links[res], r.full[res]
 		r.mu.Unlock()
 		if full && res == ResGroups {
+			// This empties the set, which for a million-user tenant held a
+			// few hundred megabytes.
 			if _, err := r.s.Store.ReplaceMemberships(ctx, r.t.ID, &r.proc.members); err != nil {
 				return err
 			}
-			// A million-user tenant's set holds a few hundred megabytes.
-			r.proc.members = warehouse.MembershipSet{}
 		}
 		if full {
 			r.res.Full = true

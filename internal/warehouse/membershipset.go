@@ -69,6 +69,12 @@ type resolved struct {
 }
 
 func (s *MembershipSet) resolve() resolved {
+	// The set is consumed: its entries are renumbered in place and its
+	// index is dropped first, so that a million-user tenant's finish does
+	// not hold two copies of nine million pairs, nor the index, at its
+	// peak.
+	entries, removals := s.entries, s.removals
+	s.index = nil
 	order := make([]uint32, len(s.ids))
 	for i := range order {
 		order[i] = uint32(i)
@@ -80,14 +86,12 @@ func (s *MembershipSet) resolve() resolved {
 		rank[i] = uint32(k)
 		r.ids[k], r.types[k] = s.ids[i], s.types[i]
 	}
-	renumber := func(e uint64) uint64 {
-		return e&removedBit | uint64(rank[e>>32&0x7fffffff])<<32 | uint64(rank[uint32(e)])
+	*s = MembershipSet{}
+	pairs := entries
+	for i, e := range entries {
+		pairs[i] = e&removedBit | uint64(rank[e>>32&0x7fffffff])<<32 | uint64(rank[uint32(e)])
 	}
-	pairs := make([]uint64, len(s.entries))
-	for i, e := range s.entries {
-		pairs[i] = renumber(e)
-	}
-	if !s.removals {
+	if !removals {
 		slices.Sort(pairs)
 		r.pairs = slices.Compact(pairs)
 		return r

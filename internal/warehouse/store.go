@@ -111,7 +111,8 @@ type Writer interface {
 	DeleteMemberships(ctx context.Context, tenantID string, ms []directory.Membership) error
 	// ReplaceMemberships makes the set a full groups round read the
 	// tenant's memberships, all at once, so readers see either the old ones
-	// or the new ones. It returns how many it stored.
+	// or the new ones. It returns how many it stored, and leaves the set
+	// empty: it reuses the set's memory.
 	ReplaceMemberships(ctx context.Context, tenantID string, set *MembershipSet) (int64, error)
 	// ReplaceLicenseStates makes the stored license states of each listed user
 	// exactly the given ones; Graph reports them per user, all at once.

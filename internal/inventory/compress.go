@@ -1,25 +1,23 @@
 package inventory
 
 import (
-	"bytes"
-	"compress/gzip"
 	"fmt"
-	"io"
 
 	"github.com/golang/snappy"
 )
 
 // Inbox pages are stored compressed with Snappy on SQLite. Every byte of a
-// page is otherwise written to the WAL, copied into the database file by a
-// checkpoint, read back and freed: for 100,000 users a quarter of a gigabyte
-// through the single writer. Snappy shrinks Graph's JSON about fourfold, at a
+// page is otherwise written to the inbox file's WAL, copied into the file by
+// a checkpoint, read back and freed: for 100,000 users a quarter of a
+// gigabyte. Snappy shrinks Graph's JSON about fourfold, at a
 // small fraction of gzip's CPU: gzip shrank it tenfold but its 2.75 s of CPU
 // per 100k-user sync cost more than all JSON decoding. Compression runs on
 // the fetchers' goroutines and decompression on the decoder's, beside the
 // writer rather than in its way.
 
 // snappyMark starts a Snappy-compressed page; JSON never starts with a NUL
-// byte, nor with gzip's magic bytes, which pages of an older allot carry.
+// byte. (Pages an older allot stored with gzip cannot be left over: the
+// SQLite inbox moved to a file of its own, which started empty.)
 const snappyMark = 0x00
 
 func compressPage(body []byte) []byte {
@@ -28,22 +26,11 @@ func compressPage(body []byte) []byte {
 	return out[:1+len(snappy.Encode(out[1:], body))]
 }
 
-// pageJSON returns a stored page's JSON, whether it was stored with Snappy,
-// gzip (allot before Snappy) or uncompressed (PostgreSQL).
+// pageJSON returns a stored page's JSON, whether it was stored with Snappy
+// (SQLite) or uncompressed (PostgreSQL).
 func pageJSON(stored []byte) ([]byte, error) {
-	switch {
-	case len(stored) > 0 && stored[0] == snappyMark:
+	if len(stored) > 0 && stored[0] == snappyMark {
 		body, err := snappy.Decode(nil, stored[1:])
-		if err != nil {
-			return nil, fmt.Errorf("stored page: %w", err)
-		}
-		return body, nil
-	case len(stored) >= 2 && stored[0] == 0x1f && stored[1] == 0x8b:
-		r, err := gzip.NewReader(bytes.NewReader(stored))
-		if err != nil {
-			return nil, fmt.Errorf("stored page: %w", err)
-		}
-		body, err := io.ReadAll(r)
 		if err != nil {
 			return nil, fmt.Errorf("stored page: %w", err)
 		}

@@ -102,29 +102,39 @@ func holds(t *testing.T, sim *graphsim.Server, userID, skuID string) bool {
 
 func TestDeltaSyncAfterMutations(t *testing.T) {
 	t.Parallel()
-	sim, s, syncer, tn := setup(t, graphsim.Config{Users: 400, Seed: 11})
-	ctx := context.Background()
-	_, err := syncer.Sync(ctx, tn.Name, inventory.Options{})
-	require.NoError(t, err)
+	onBackends(t, func(t *testing.T, dsn string) {
+		sim, s, syncer, tn := setupOn(t, graphsim.Config{Users: 400, Seed: 11}, dsn)
+		ctx := context.Background()
+		_, err := syncer.Sync(ctx, tn.Name, inventory.Options{})
+		require.NoError(t, err)
+		requireEqualTenant(t, sim, s, tn.ID)
 
-	mutate(t, sim, 1)
-	res, err := syncer.Sync(ctx, tn.Name, inventory.Options{})
-	require.NoError(t, err)
-	require.False(t, res.Full)
-	require.False(t, res.AllLicenses)
-	require.Less(t, res.Users, int64(100), "a delta round carries only what changed")
-	require.EqualValues(t, 4, res.Deleted, "the four leavers")
-	requireEqualTenant(t, sim, s, tn.ID)
+		mutate(t, sim, 1)
+		res, err := syncer.Sync(ctx, tn.Name, inventory.Options{})
+		require.NoError(t, err)
+		require.False(t, res.Full)
+		require.False(t, res.AllLicenses)
+		require.Less(t, res.Users, int64(100), "a delta round carries only what changed")
+		require.EqualValues(t, 4, res.Deleted, "the four leavers")
+		requireEqualTenant(t, sim, s, tn.ID)
 
-	deleted, err := s.GetUser(ctx, tn.ID, sim.Users()[0].ID) // still live
-	require.NoError(t, err)
-	require.False(t, deleted.Deleted)
+		deleted, err := s.GetUser(ctx, tn.ID, sim.Users()[0].ID) // still live
+		require.NoError(t, err)
+		require.False(t, deleted.Deleted)
 
-	// Nothing changed: a second delta round applies no users.
-	res, err = syncer.Sync(ctx, tn.Name, inventory.Options{})
-	require.NoError(t, err)
-	require.Zero(t, res.Users)
-	requireEqualTenant(t, sim, s, tn.ID)
+		// Nothing changed: a second delta round applies no users.
+		res, err = syncer.Sync(ctx, tn.Name, inventory.Options{})
+		require.NoError(t, err)
+		require.Zero(t, res.Users)
+		requireEqualTenant(t, sim, s, tn.ID)
+
+		// A full sync of a tenant already stored (compares, sweeps) ends equal too.
+		mutate(t, sim, 2)
+		res, err = syncer.Sync(ctx, tn.Name, inventory.Options{Full: true})
+		require.NoError(t, err)
+		require.True(t, res.Full)
+		requireEqualTenant(t, sim, s, tn.ID)
+	})
 }
 
 // With 5 % 429s and 1 % 503s the client retries its way through and the
@@ -166,21 +176,23 @@ func TestExpiredDeltaLinkResyncs(t *testing.T) {
 // the unfinished round; the next sync starts over and ends equal.
 func TestInterruptedSyncRestartsCleanly(t *testing.T) {
 	t.Parallel()
-	sim, s, syncer, tn := setup(t, graphsim.Config{Users: 3000, Seed: 9})
-	ctx, cancel := context.WithCancel(context.Background())
-	_, err := syncer.Sync(ctx, tn.Name, inventory.Options{Progress: func(p inventory.Progress) {
-		if p.PagesApplied >= 2 {
-			cancel()
-		}
-	}})
-	require.Error(t, err)
-	_, err = s.GetSyncState(context.Background(), tn.ID, inventory.ResUsers)
-	require.ErrorIs(t, err, warehouse.ErrNotFound, "no delta link for an unfinished round")
+	onBackends(t, func(t *testing.T, dsn string) {
+		sim, s, syncer, tn := setupOn(t, graphsim.Config{Users: 3000, Seed: 9}, dsn)
+		ctx, cancel := context.WithCancel(context.Background())
+		_, err := syncer.Sync(ctx, tn.Name, inventory.Options{Progress: func(p inventory.Progress) {
+			if p.PagesApplied >= 2 {
+				cancel()
+			}
+		}})
+		require.Error(t, err)
+		_, err = s.GetSyncState(context.Background(), tn.ID, inventory.ResUsers)
+		require.ErrorIs(t, err, warehouse.ErrNotFound, "no delta link for an unfinished round")
 
-	res, err := syncer.Sync(context.Background(), tn.Name, inventory.Options{})
-	require.NoError(t, err)
-	require.Positive(t, res.Purged+res.Users)
-	requireEqualTenant(t, sim, s, tn.ID)
+		res, err := syncer.Sync(context.Background(), tn.Name, inventory.Options{})
+		require.NoError(t, err)
+		require.Positive(t, res.Purged+res.Users)
+		requireEqualTenant(t, sim, s, tn.ID)
+	})
 }
 
 func TestSyncErrorsNameTenantAndCall(t *testing.T) {

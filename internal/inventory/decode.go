@@ -20,10 +20,11 @@ import (
 // hold them to it.
 
 // decode parses a page without touching the warehouse, so that it can run
-// beside the transaction that applies earlier pages.
-func decode(pg *warehouse.InboxPage) decodedPage {
+// beside the transaction that applies earlier pages. scratch is the buffer
+// pages are decompressed into (see pageJSON).
+func decode(pg *warehouse.InboxPage, scratch *[]byte) decodedPage {
 	d := decodedPage{pg: pg, full: strings.HasSuffix(pg.Round, "/full")}
-	body, err := pageJSON(pg.Body)
+	body, err := pageJSON(pg.Body, scratch)
 	if err != nil {
 		d.err = err
 		return d

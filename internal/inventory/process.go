@@ -29,6 +29,9 @@ type processor struct {
 	// nothing to compare with, delete or sweep: a first sync skips that.
 	before  warehouse.DirectoryCounts
 	counted bool
+	// scratch is the decoding goroutine's buffer for decompressed pages;
+	// one drain's goroutine runs at a time.
+	scratch []byte
 	// refresh holds the users incremental rounds touched, whose license
 	// states are read once the rounds are applied (noteUser, noteGroup).
 	refresh map[string]struct{}
@@ -62,7 +65,7 @@ func (p *processor) drain(ctx context.Context) (int, error) {
 	decoding.Go(func() {
 		defer close(decoded)
 		for i := range pages {
-			d := decode(&pages[i])
+			d := decode(&pages[i], &p.scratch)
 			p.prepare(&d)
 			select {
 			case decoded <- d:

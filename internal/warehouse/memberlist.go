@@ -1,9 +1,11 @@
 package warehouse
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/allot-dev/allot/internal/directory"
 )
@@ -94,43 +96,117 @@ func encodeList(entries []listEntry) []byte {
 // decodeList calls fn with each entry of a stored list, in order, until fn
 // returns false.
 func decodeList(b []byte, fn func(id string, typ directory.MemberType) bool) error {
+	if err := checkVersion(b); err != nil {
+		return err
+	}
+	for i := 1; i < len(b); {
+		e, typ, next, err := nextEntry(b, i)
+		if err != nil {
+			return err
+		}
+		if !fn(e.text(), typ) {
+			return nil
+		}
+		i = next
+	}
+	return nil
+}
+
+func checkVersion(b []byte) error {
 	if len(b) == 0 || b[0] != listVersion {
 		return fmt.Errorf("%w: unknown version", errCorruptList)
 	}
-	for i := 1; i < len(b); {
-		tag := b[i]
-		i++
-		var typ directory.MemberType
-		switch code := tag & tagTypeMask; {
-		case code == typeOther:
-			s, n, err := lengthPrefixed(b, i)
-			if err != nil {
-				return err
-			}
-			typ, i = directory.MemberType(s), n
-		case int(code) < len(memberTypeCodes):
-			typ = memberTypeCodes[code]
-		default:
-			return fmt.Errorf("%w: unknown member type code %d at byte %d", errCorruptList, code, i-1)
-		}
-		var id string
-		if tag&tagGUID != 0 {
-			if len(b)-i < 16 {
-				return fmt.Errorf("%w: truncated id at byte %d", errCorruptList, i)
-			}
-			id, i = directory.UnpackGUID(b[i:i+16]), i+16
-		} else {
-			s, n, err := lengthPrefixed(b, i)
-			if err != nil {
-				return err
-			}
-			id, i = s, n
-		}
-		if !fn(id, typ) {
-			return nil
-		}
-	}
 	return nil
+}
+
+// rawEntry is an entry of a stored list left encoded. Editing a list copies
+// the entries it keeps as they are: decoding every entry of a large group's
+// list into a string and packing it again was most of the cost of a delta
+// that moved members in or out of the group.
+type rawEntry struct {
+	b    []byte // the whole encoded entry
+	guid []byte // the packed id (16 bytes) when it is a GUID
+	id   string // the id when it is not a GUID
+}
+
+// text is the entry's id.
+func (e rawEntry) text() string {
+	if e.guid != nil {
+		return directory.UnpackGUID(e.guid)
+	}
+	return e.id
+}
+
+// compare orders entries by id, as lists are sorted; packed GUIDs sort as
+// their text does.
+func (e rawEntry) compare(o rawEntry) int {
+	if e.guid != nil && o.guid != nil {
+		return bytes.Compare(e.guid, o.guid)
+	}
+	return strings.Compare(e.text(), o.text())
+}
+
+// nextEntry reads the entry of b that starts at byte i.
+func nextEntry(b []byte, i int) (rawEntry, directory.MemberType, int, error) {
+	start := i
+	tag := b[i]
+	i++
+	var typ directory.MemberType
+	switch code := tag & tagTypeMask; {
+	case code == typeOther:
+		s, n, err := lengthPrefixed(b, i)
+		if err != nil {
+			return rawEntry{}, "", 0, err
+		}
+		typ, i = directory.MemberType(s), n
+	case int(code) < len(memberTypeCodes):
+		typ = memberTypeCodes[code]
+	default:
+		return rawEntry{}, "", 0, fmt.Errorf("%w: unknown member type code %d at byte %d", errCorruptList, code, i-1)
+	}
+	var e rawEntry
+	if tag&tagGUID != 0 {
+		if len(b)-i < 16 {
+			return rawEntry{}, "", 0, fmt.Errorf("%w: truncated id at byte %d", errCorruptList, i)
+		}
+		e.guid, i = b[i:i+16:i+16], i+16
+	} else {
+		s, n, err := lengthPrefixed(b, i)
+		if err != nil {
+			return rawEntry{}, "", 0, err
+		}
+		e.id, i = s, n
+	}
+	e.b = b[start:i:i]
+	return e, typ, i, nil
+}
+
+// splitList cuts a stored list into its entries, in order.
+func splitList(b []byte) ([]rawEntry, error) {
+	if err := checkVersion(b); err != nil {
+		return nil, err
+	}
+	out := make([]rawEntry, 0, len(b)/17)
+	for i := 1; i < len(b); {
+		e, _, next, err := nextEntry(b, i)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, e)
+		i = next
+	}
+	return out, nil
+}
+
+// rawListEntry encodes one entry on its own.
+func rawListEntry(id string, typ directory.MemberType) rawEntry {
+	e := rawEntry{b: appendListEntry(nil, id, typ)}
+	if e.b[0]&tagGUID != 0 {
+		e.guid = e.b[len(e.b)-16:]
+	} else {
+		e.id = id
+	}
+	return e
 }
 
 func decodeEntries(b []byte) ([]listEntry, error) {

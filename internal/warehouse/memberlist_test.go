@@ -87,13 +87,23 @@ func FuzzDecodeList(f *testing.F) {
 	f.Add([]byte{listVersion})
 	f.Fuzz(func(t *testing.T, b []byte) {
 		entries, err := decodeEntries(b)
+		raw, rawErr := splitList(b)
+		require.Equal(t, err == nil, rawErr == nil, "decoding and splitting agree on what is corrupt")
 		if err != nil {
 			return
 		}
-		// Whatever decodes encodes to something that decodes the same.
+		// Whatever decodes encodes to something that decodes the same, and
+		// splits into the same entries, which together are the list.
 		again, err := decodeEntries(encodeList(entries))
 		require.NoError(t, err)
 		require.Equal(t, entries, again)
+		require.Len(t, raw, len(entries))
+		joined := []byte{listVersion}
+		for i, e := range raw {
+			require.Equal(t, entries[i].id, e.text())
+			joined = append(joined, e.b...)
+		}
+		require.Equal(t, b, joined)
 	})
 }
 
@@ -193,5 +203,66 @@ func BenchmarkMembershipSetLists(b *testing.B) {
 			b.Fatal(err)
 		}
 		b.ReportMetric(float64(bytes)/1e6, "MB")
+	}
+}
+
+// Editing a stored list (copying kept entries as they are) agrees with a
+// model of it: the latest add of an id decides its type, removals win, the
+// result is sorted by id, GUIDs and other ids alike.
+func TestListEditMatchesModel(t *testing.T) {
+	t.Parallel()
+	r := rand.New(rand.NewPCG(8, 9))
+	ids := make([]string, 60)
+	for i := range ids {
+		ids[i] = randomGUID(r)
+		if i%3 == 0 {
+			ids[i] = fmt.Sprintf("id-%02d", i) // not GUIDs: the text path
+		}
+	}
+	types := []directory.MemberType{directory.MemberUser, directory.MemberGroup, "weirdType", ""}
+	for round := range 300 {
+		model := map[string]directory.MemberType{}
+		for _, id := range ids {
+			if r.IntN(3) == 0 {
+				model[id] = types[r.IntN(len(types))]
+			}
+		}
+		var stored []listEntry
+		for id, typ := range model {
+			stored = append(stored, listEntry{id, typ})
+		}
+		slices.SortFunc(stored, func(a, b listEntry) int { return strings.Compare(a.id, b.id) })
+		edit := listEdit{dels: map[string]struct{}{}}
+		for range r.IntN(12) {
+			e := listEntry{ids[r.IntN(len(ids))], types[r.IntN(len(types))]}
+			edit.adds = append(edit.adds, e)
+			model[e.id] = e.typ
+		}
+		for range r.IntN(8) {
+			id := ids[r.IntN(len(ids))]
+			edit.dels[id] = struct{}{}
+		}
+		for id := range edit.dels {
+			delete(model, id)
+		}
+		var raw []rawEntry
+		if len(stored) > 0 || r.IntN(2) == 0 {
+			var err error
+			raw, err = splitList(encodeList(stored))
+			require.NoError(t, err)
+		}
+		list, n := edit.apply(raw)
+		got, err := decodeEntries(list)
+		require.NoError(t, err)
+		var want []listEntry
+		for id, typ := range model {
+			want = append(want, listEntry{id, typ})
+		}
+		slices.SortFunc(want, func(a, b listEntry) int { return strings.Compare(a.id, b.id) })
+		if len(want) == 0 {
+			want = []listEntry{}
+		}
+		require.Equal(t, want, got, "round %d", round)
+		require.Equal(t, len(want), n, "round %d", round)
 	}
 }

@@ -155,33 +155,59 @@ type listEdit struct {
 	dels map[string]struct{}
 }
 
-// apply merges the edit into a sorted list. The latest add of an id decides
-// its type; removals win over adds.
-func (e *listEdit) apply(list []listEntry) []listEntry {
-	slices.SortStableFunc(e.adds, func(a, b listEntry) int { return strings.Compare(a.id, b.id) })
-	out := make([]listEntry, 0, len(list)+len(e.adds))
+// apply merges the edit into a stored list and encodes the result, copying
+// the stored entries it keeps as they are. The latest add of an id decides
+// its type; removals win over adds. It returns the new list and its length.
+func (e *listEdit) apply(list []rawEntry) ([]byte, int) {
+	adds := make([]rawEntry, len(e.adds))
+	for i, a := range e.adds {
+		adds[i] = rawListEntry(a.id, a.typ)
+	}
+	slices.SortStableFunc(adds, rawEntry.compare)
+	gone := func(rawEntry) bool { return false }
+	if len(e.dels) > 0 {
+		// Removals are looked up by packed GUID, so that no kept entry of a
+		// long list has to be turned into text.
+		byGUID := make(map[[16]byte]struct{}, len(e.dels))
+		for id := range e.dels {
+			if g, ok := directory.PackGUID(id); ok {
+				byGUID[g] = struct{}{}
+			}
+		}
+		gone = func(r rawEntry) bool {
+			if r.guid != nil {
+				_, ok := byGUID[[16]byte(r.guid)]
+				return ok
+			}
+			_, ok := e.dels[r.id]
+			return ok
+		}
+	}
+	out := newList(len(list) + len(adds))
+	n := 0
 	i, j := 0, 0
-	for i < len(list) || j < len(e.adds) {
-		var next listEntry
+	for i < len(list) || j < len(adds) {
+		var next rawEntry
 		switch {
-		case j == len(e.adds) || (i < len(list) && list[i].id < e.adds[j].id):
+		case j == len(adds) || (i < len(list) && list[i].compare(adds[j]) < 0):
 			next, i = list[i], i+1
 		default:
 			// Take the last of the adds for this id, replacing a stored entry.
-			for j+1 < len(e.adds) && e.adds[j+1].id == e.adds[j].id {
+			for j+1 < len(adds) && adds[j+1].compare(adds[j]) == 0 {
 				j++
 			}
-			next = e.adds[j]
-			if i < len(list) && list[i].id == next.id {
+			next = adds[j]
+			if i < len(list) && list[i].compare(next) == 0 {
 				i++
 			}
 			j++
 		}
-		if _, gone := e.dels[next.id]; !gone {
-			out = append(out, next)
+		if !gone(next) {
+			out = append(out, next.b...)
+			n++
 		}
 	}
-	return out
+	return out, n
 }
 
 func editLists(ctx context.Context, c conn, t listTable, tenantID string, edits map[string]*listEdit) error {
@@ -197,17 +223,17 @@ func editLists(ctx context.Context, c conn, t listTable, tenantID string, edits 
 	var write [][]any
 	var empty []string
 	for _, o := range owners {
-		var list []listEntry
+		var list []rawEntry
 		if stored[o] != nil {
 			var err error
-			if list, err = decodeEntries(stored[o]); err != nil {
+			if list, err = splitList(stored[o]); err != nil {
 				return fmt.Errorf("%s of %s: %w", t.list, o, err)
 			}
 		}
-		list = edits[o].apply(list)
+		edited, n := edits[o].apply(list)
 		switch {
-		case len(list) > 0:
-			write = append(write, []any{tenantID, o, len(list), encodeList(list)})
+		case n > 0:
+			write = append(write, []any{tenantID, o, n, edited})
 		case stored[o] != nil:
 			empty = append(empty, o)
 		}

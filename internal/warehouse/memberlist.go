@@ -181,23 +181,6 @@ func nextEntry(b []byte, i int) (rawEntry, directory.MemberType, int, error) {
 	return e, typ, i, nil
 }
 
-// splitList cuts a stored list into its entries, in order.
-func splitList(b []byte) ([]rawEntry, error) {
-	if err := checkVersion(b); err != nil {
-		return nil, err
-	}
-	out := make([]rawEntry, 0, len(b)/17)
-	for i := 1; i < len(b); {
-		e, _, next, err := nextEntry(b, i)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, e)
-		i = next
-	}
-	return out, nil
-}
-
 // rawListEntry encodes one entry on its own.
 func rawListEntry(id string, typ directory.MemberType) rawEntry {
 	e := rawEntry{b: appendListEntry(nil, id, typ)}

@@ -155,10 +155,11 @@ type listEdit struct {
 	dels map[string]struct{}
 }
 
-// apply merges the edit into a stored list and encodes the result, copying
-// the stored entries it keeps as they are. The latest add of an id decides
-// its type; removals win over adds. It returns the new list and its length.
-func (e *listEdit) apply(list []rawEntry) ([]byte, int) {
+// apply merges the edit into a stored list (nil for none), reading the
+// stored entries in order and copying those it keeps as they are. The
+// latest add of an id decides its type; removals win over adds. It returns
+// the new list and its length.
+func (e *listEdit) apply(stored []byte) ([]byte, int, error) {
 	adds := make([]rawEntry, len(e.adds))
 	for i, a := range e.adds {
 		adds[i] = rawListEntry(a.id, a.typ)
@@ -183,22 +184,40 @@ func (e *listEdit) apply(list []rawEntry) ([]byte, int) {
 			return ok
 		}
 	}
-	out := newList(len(list) + len(adds))
-	n := 0
-	i, j := 0, 0
-	for i < len(list) || j < len(adds) {
+	i := 1 // past the version byte
+	if stored == nil {
+		stored = newList(0)
+	} else if err := checkVersion(stored); err != nil {
+		return nil, 0, err
+	}
+	out := newList(len(adds))
+	out = slices.Grow(out, len(stored))
+	n, j := 0, 0
+	var cur rawEntry // the stored entry at i, once read
+	have := false
+	for {
+		if !have && i < len(stored) {
+			var err error
+			if cur, _, i, err = nextEntry(stored, i); err != nil {
+				return nil, 0, err
+			}
+			have = true
+		}
+		if !have && j == len(adds) {
+			return out, n, nil
+		}
 		var next rawEntry
 		switch {
-		case j == len(adds) || (i < len(list) && list[i].compare(adds[j]) < 0):
-			next, i = list[i], i+1
+		case j == len(adds) || (have && cur.compare(adds[j]) < 0):
+			next, have = cur, false
 		default:
 			// Take the last of the adds for this id, replacing a stored entry.
 			for j+1 < len(adds) && adds[j+1].compare(adds[j]) == 0 {
 				j++
 			}
 			next = adds[j]
-			if i < len(list) && list[i].compare(next) == 0 {
-				i++
+			if have && cur.compare(next) == 0 {
+				have = false
 			}
 			j++
 		}
@@ -207,7 +226,6 @@ func (e *listEdit) apply(list []rawEntry) ([]byte, int) {
 			n++
 		}
 	}
-	return out, n
 }
 
 func editLists(ctx context.Context, c conn, t listTable, tenantID string, edits map[string]*listEdit) error {
@@ -223,14 +241,10 @@ func editLists(ctx context.Context, c conn, t listTable, tenantID string, edits 
 	var write [][]any
 	var empty []string
 	for _, o := range owners {
-		var list []rawEntry
-		if stored[o] != nil {
-			var err error
-			if list, err = splitList(stored[o]); err != nil {
-				return fmt.Errorf("%s of %s: %w", t.list, o, err)
-			}
+		edited, n, err := edits[o].apply(stored[o])
+		if err != nil {
+			return fmt.Errorf("%s of %s: %w", t.list, o, err)
 		}
-		edited, n := edits[o].apply(list)
 		switch {
 		case n > 0:
 			write = append(write, []any{tenantID, o, n, edited})

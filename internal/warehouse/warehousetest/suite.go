@@ -366,6 +366,22 @@ func testReplaceMemberships(t *testing.T, _ Harness, s warehouse.Store) {
 	require.NoError(t, err)
 	require.Equal(t, []string{"g1>u3:user", "g1>u4:user"}, memberships(t, s))
 
+	// A later round that changes little: an unchanged group, a member
+	// whose type changed, a new group; what the round no longer has goes.
+	set = warehouse.MembershipSet{}
+	set.Add("g1", "u3", directory.MemberUser)
+	set.Add("g1", "u4", directory.MemberDevice)
+	set.Add("g5", "u3", directory.MemberUser)
+	_, err = s.ReplaceMemberships(ctx(t), tid, &set)
+	require.NoError(t, err)
+	require.Equal(t, []string{"g1>u3:user", "g1>u4:device", "g5>u3:user"}, memberships(t, s))
+	groups, err = s.UserGroupIDs(ctx(t), tid, "u3")
+	require.NoError(t, err)
+	require.Equal(t, []string{"g1", "g5"}, groups)
+	groups, err = s.UserGroupIDs(ctx(t), tid, "u1")
+	require.NoError(t, err)
+	require.Empty(t, groups)
+
 	n, err = s.ReplaceMemberships(ctx(t), tid, &warehouse.MembershipSet{})
 	require.NoError(t, err)
 	require.Zero(t, n)

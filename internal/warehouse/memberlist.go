@@ -85,14 +85,6 @@ func appendListEntry(b []byte, id string, typ directory.MemberType) []byte {
 	return append(b, id...)
 }
 
-func encodeList(entries []listEntry) []byte {
-	b := newList(len(entries))
-	for _, e := range entries {
-		b = appendListEntry(b, e.id, e.typ)
-	}
-	return b
-}
-
 // decodeList calls fn with each entry of a stored list, in order, until fn
 // returns false.
 func decodeList(b []byte, fn func(id string, typ directory.MemberType) bool) error {

@@ -13,6 +13,16 @@ import (
 	"github.com/allot-dev/allot/internal/directory"
 )
 
+// encodeList encodes entries as a stored list, in the order given; the
+// warehouse itself builds lists from sorted pairs or by editing them.
+func encodeList(entries []listEntry) []byte {
+	b := newList(len(entries))
+	for _, e := range entries {
+		b = appendListEntry(b, e.id, e.typ)
+	}
+	return b
+}
+
 func randomGUID(r *rand.Rand) string {
 	var b [16]byte
 	for i := range b {

@@ -2,6 +2,7 @@ package inventory
 
 import (
 	"fmt"
+	"sync"
 
 	"github.com/golang/snappy"
 )
@@ -20,11 +21,21 @@ import (
 // SQLite inbox moved to a file of its own, which started empty.)
 const snappyMark = 0x00
 
-func compressPage(body []byte) []byte {
-	out := make([]byte, 1+snappy.MaxEncodedLen(len(body)))
+// compressPage compresses body into dst's memory when it is large enough.
+func compressPage(dst, body []byte) []byte {
+	n := 1 + snappy.MaxEncodedLen(len(body))
+	if cap(dst) < n {
+		dst = make([]byte, n)
+	}
+	out := dst[:n]
 	out[0] = snappyMark
 	return out[:1+len(snappy.Encode(out[1:], body))]
 }
+
+// compressBuffers recycles compressPage's output between pages: the inbox
+// copies what it stores, and a fresh buffer per page was a tenth of a sync's
+// allocations.
+var compressBuffers = sync.Pool{New: func() any { return new([]byte) }}
 
 // pageJSON returns a stored page's JSON, whether it was stored with Snappy
 // (SQLite) or uncompressed (PostgreSQL). A Snappy page is decompressed into

@@ -11,16 +11,20 @@ import (
 func TestStoredPages(t *testing.T) {
 	t.Parallel()
 	page := []byte(`{"value":[{"id":"a","displayName":"Adele"},{"id":"b","displayName":"Adele"}],"@odata.nextLink":"https://graph/next"}`)
-	stored := compressPage(page)
+	stored := compressPage(nil, page)
 	require.Less(t, len(stored), len(page))
 	var scratch []byte
 	got, err := pageJSON(stored, &scratch)
 	require.NoError(t, err)
 	require.Equal(t, page, got)
 
-	// The next page reuses the buffer.
+	// The next page is compressed into a buffer given for it, and
+	// decompressed into the scratch buffer.
+	buf := make([]byte, 0, 1024)
 	other := []byte(`{"value":[{"id":"c","displayName":"Megan"}]}`)
-	got, err = pageJSON(compressPage(other), &scratch)
+	packed := compressPage(buf, other)
+	require.Equal(t, &buf[:1][0], &packed[0], "compressed into the given buffer")
+	got, err = pageJSON(packed, &scratch)
 	require.NoError(t, err)
 	require.Equal(t, other, got)
 	require.Equal(t, &scratch[0], &got[0], "decompressed into the scratch buffer")

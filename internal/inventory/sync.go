@@ -319,7 +319,10 @@ func (r *run) progress() {
 // compresses large values itself.
 func (r *run) store(ctx context.Context, resource, mode string, seq int, body []byte) error {
 	if r.s.Store.Backend() == warehouse.SQLite {
-		body = compressPage(body)
+		buf := compressBuffers.Get().(*[]byte)
+		defer compressBuffers.Put(buf)
+		body = compressPage(*buf, body)
+		*buf = body[:0]
 	}
 	_, err := r.s.Store.PutInboxPages(ctx, []warehouse.InboxPage{{TenantID: r.t.ID, Resource: resource,
 		Round: r.id + "/" + mode, Seq: seq, Body: body}})

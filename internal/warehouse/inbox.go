@@ -207,7 +207,7 @@ func (ib *inbox) DeleteInboxPages(ctx context.Context, ids []int64) error {
 			return err
 		})
 		if err == nil && deleted < int64(len(ids)) {
-			err = fmt.Errorf("inbox pages %v: %d of %d %w", ids, int64(len(ids))-deleted, len(ids), ErrNotFound)
+			err = fmt.Errorf("inbox pages: %d of %d %w", int64(len(ids))-deleted, len(ids), ErrNotFound)
 		}
 		return err
 	})

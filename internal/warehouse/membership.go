@@ -190,8 +190,7 @@ func (e *listEdit) apply(stored []byte) ([]byte, int, error) {
 	} else if err := checkVersion(stored); err != nil {
 		return nil, 0, err
 	}
-	out := newList(len(adds))
-	out = slices.Grow(out, len(stored))
+	out := append(make([]byte, 0, len(stored)+17*len(adds)), listVersion)
 	n, j := 0, 0
 	var cur rawEntry // the stored entry at i, once read
 	have := false

@@ -172,7 +172,6 @@ func TestMigrateInboxBodies(t *testing.T) {
 			} else {
 				require.Empty(t, pages, "the SQLite inbox starts empty in its own file")
 			}
-			require.NoError(t, s.ReleaseInboxPage(ctx, 1, ""))
 			require.NoError(t, s.Close())
 
 			require.NoError(t, warehouse.MigrateDownTo(ctx, db, tc.backend, 11))

@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"sync"
@@ -169,14 +170,22 @@ func benchInventory(cmd *cobra.Command, _ *cli) (benchResult, error) {
 	if err != nil {
 		return benchResult{}, err
 	}
+	// The phase labels let a --cpuprofile tell the download's CPU from the
+	// sync's (go tool pprof -tagfocus phase=sync).
+	var dl inventory.DownloadStats
 	start := time.Now()
-	dl, err := inventory.Download(ctx, client, inventory.Options{})
+	pprof.Do(ctx, pprof.Labels("phase", "download"), func(ctx context.Context) {
+		dl, err = inventory.Download(ctx, client, inventory.Options{})
+	})
 	if err != nil {
 		return benchResult{}, fmt.Errorf("download: %w", err)
 	}
 	download := time.Since(start).Seconds()
 
-	res, err := benchSyncer(cmd, s).Sync(ctx, t.Name, inventory.Options{Full: true})
+	var res inventory.Result
+	pprof.Do(ctx, pprof.Labels("phase", "sync"), func(ctx context.Context) {
+		res, err = benchSyncer(cmd, s).Sync(ctx, t.Name, inventory.Options{Full: true})
+	})
 	if err != nil {
 		return benchResult{}, err
 	}

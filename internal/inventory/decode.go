@@ -20,15 +20,11 @@ import (
 // hold them to it.
 
 // decode parses a page without touching the warehouse, so that it can run
-// beside the transaction that applies earlier pages. scratch is the buffer
-// pages are decompressed into (see pageJSON).
-func decode(pg *warehouse.InboxPage, scratch *[]byte) decodedPage {
+// beside the transaction that applies earlier pages. Every value it keeps is
+// copied out of body, so that the next page can be read into the same
+// buffer.
+func decode(pg *warehouse.InboxPage, body []byte) decodedPage {
 	d := decodedPage{pg: pg, full: strings.HasSuffix(pg.Round, "/full")}
-	body, err := pageJSON(pg.Body, scratch)
-	if err != nil {
-		d.err = err
-		return d
-	}
 	switch pg.Resource {
 	case ResUsers:
 		d.items, d.has, d.err = decodeItems[userItem](body, d.full)

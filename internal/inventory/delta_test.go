@@ -194,6 +194,11 @@ func TestInterruptedSyncRestartsCleanly(t *testing.T) {
 		left, err := s.PurgeInbox(context.Background(), tn.ID)
 		require.NoError(t, err)
 		require.Zero(t, left, "every page the sync fetched left the inbox once applied")
+		if s.Backend() == warehouse.SQLite {
+			bodies, err := os.ReadDir(dsn + "-pages")
+			require.NoError(t, err)
+			require.Empty(t, bodies, "and so did their bodies' files")
+		}
 		requireEqualTenant(t, sim, s, tn.ID)
 	})
 }

@@ -314,16 +314,8 @@ func (r *run) progress() {
 	}
 }
 
-// store puts one fetched page into the inbox. Pages are compressed for
-// SQLite only: PostgreSQL's text column refuses compressed bytes, and it
-// compresses large values itself.
+// store puts one fetched page into the inbox.
 func (r *run) store(ctx context.Context, resource, mode string, seq int, body []byte) error {
-	if r.s.Store.Backend() == warehouse.SQLite {
-		buf := compressBuffers.Get().(*[]byte)
-		defer compressBuffers.Put(buf)
-		body = compressPage(*buf, body)
-		*buf = body[:0]
-	}
 	_, err := r.s.Store.PutInboxPages(ctx, []warehouse.InboxPage{{TenantID: r.t.ID, Resource: resource,
 		Round: r.id + "/" + mode, Seq: seq, Body: body}})
 	if err != nil {

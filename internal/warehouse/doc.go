@@ -9,6 +9,8 @@
 // time encoding and the bulk-load path differ (COPY into a staging table on
 // PostgreSQL, batched multi-row upserts in one transaction on SQLite). The
 // conformance suite in warehousetest runs against both. On SQLite the inbox
-// lives in a file of its own beside the database (its path plus "-inbox"),
-// so that fetchers storing pages do not queue behind the single writer.
+// lives beside the database, so that fetchers storing pages do not queue
+// behind the single writer: the pages' claim state in a file of its own
+// (the database's path plus "-inbox") and each page's body in a file (in
+// the directory at the path plus "-pages").
 package warehouse

@@ -3,16 +3,22 @@ package warehouse
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
 	"sort"
+	"strconv"
 	"time"
 )
 
 // Inbox holds raw Graph pages between the fetchers that store them and the
 // processor that applies them (EmpowerID's two steps). It is not part of a
-// transaction: on SQLite the pages live in a database file of their own
-// beside the warehouse, so storing a page never waits for the warehouse's
+// transaction: on SQLite the pages live beside the warehouse (see
+// openSQLiteInbox), so storing a page never waits for the warehouse's
 // single writer. When both shared one file, fetchers stood still while a
 // batch of pages was being applied, and a 100,000-user sync downloaded its
 // pages in 8.6 s instead of 2.7 s.
@@ -25,8 +31,13 @@ import (
 type Inbox interface {
 	PutInboxPages(ctx context.Context, pages []InboxPage) ([]int64, error)
 	// ClaimInboxPages leases up to limit unclaimed (or lease-expired) pages of
-	// a tenant, oldest first, to owner until now+lease.
+	// a tenant, oldest first, to owner until now+lease. The pages come without
+	// their bodies: a processor reads each with InboxPageBody when it gets to
+	// it, so that a batch of claimed pages is not all in memory at once.
 	ClaimInboxPages(ctx context.Context, tenantID, owner string, limit int, lease time.Duration) ([]InboxPage, error)
+	// InboxPageBody appends the body of page id to dst and returns it, so
+	// that a processor can read page after page into one buffer.
+	InboxPageBody(ctx context.Context, id int64, dst []byte) ([]byte, error)
 	// DeleteInboxPages removes processed pages; ErrNotFound if one is gone.
 	DeleteInboxPages(ctx context.Context, ids []int64) error
 	// ReleaseInboxPage gives a claimed page back after a failure, recording it.
@@ -37,16 +48,19 @@ type Inbox interface {
 }
 
 // inbox implements Inbox with the warehouse's queries on PostgreSQL, where
-// writers do not exclude each other, and with its own file on SQLite.
-type inbox struct{ q queries }
+// writers do not exclude each other and bodies live in inbox_body. On SQLite
+// the claim state lives in a database file of its own and each body in a
+// file of its own in dir (see openSQLiteInbox).
+type inbox struct {
+	q   queries
+	dir string
+}
 
-// sqliteInboxSchema is the inbox file's layout, as on PostgreSQL: claim
-// state in inbox and page bodies in inbox_body, so that claiming a page (an
-// UPDATE of its lease) does not rewrite the page; SQLite rewrites a whole
-// record when its size changes, and the claim read 60 MB back into the WAL
-// in a 100,000-user sync. The file holds nothing that outlives a sync (each
-// one purges what an interrupted one left), so it needs no migrations: a
-// file of another layout version is emptied and laid out anew.
+// sqliteInboxSchema is the inbox file's layout: the claim state of each
+// page, whose body is a file in the inbox directory. The file and the
+// directory hold nothing that outlives a sync (each one purges what an
+// interrupted one left), so they need no migrations: a file of another
+// layout version is emptied and laid out anew, and the directory with it.
 const sqliteInboxSchema = `
 DROP TABLE IF EXISTS inbox;
 DROP TABLE IF EXISTS inbox_body;
@@ -62,48 +76,68 @@ CREATE TABLE inbox (
     attempts    INTEGER NOT NULL DEFAULT 0,
     last_error  TEXT NOT NULL DEFAULT ''
 );
-CREATE INDEX inbox_claim ON inbox (tenant_id, id);
-CREATE TABLE inbox_body (
-    id   INTEGER PRIMARY KEY,
-    body TEXT NOT NULL
-);`
+CREATE INDEX inbox_claim ON inbox (tenant_id, id);`
 
 // sqliteInboxVersion numbers sqliteInboxSchema; it is kept in the file's
-// user_version.
-const sqliteInboxVersion = 1
+// user_version. Version 1 kept Snappy-compressed bodies in a table.
+const sqliteInboxVersion = 2
 
 // sqliteInboxPath is the inbox file of the SQLite warehouse at path.
 func sqliteInboxPath(path string) string { return path + "-inbox" }
 
-// openSQLiteInbox opens (creating if needed) the inbox file of the SQLite
-// warehouse at path. One connection: fetchers and the processor take turns
-// on it in short transactions.
-func openSQLiteInbox(ctx context.Context, path string) (*sql.DB, error) {
+// sqliteInboxDir is the directory of the page bodies of the SQLite
+// warehouse at path.
+func sqliteInboxDir(path string) string { return path + "-pages" }
+
+// openSQLiteInbox opens (creating if needed) the inbox of the SQLite
+// warehouse at path: a database file with one writing connection, on which
+// fetchers and the processor take turns in short transactions, and
+// read-only ones; and a directory with one file per page body.
+//
+// Bodies are files because in SQLite every byte of a page went through the
+// inbox's WAL, was copied into the database file by a checkpoint, read back
+// along a chain of overflow pages and freed: a quarter of a gigabyte per
+// 100,000 users, which Snappy compression only made smaller at its own cost
+// in CPU. Storing a page took 13–24 ms in a 100,000-user sync, longer than
+// fetching it. A file is one write, one read and one unlink.
+func openSQLiteInbox(ctx context.Context, path string) (ib inbox, writer, reader *sql.DB, err error) {
+	dir := sqliteInboxDir(path)
 	path = sqliteInboxPath(path)
 	if err := initSQLite(ctx, path); err != nil {
-		return nil, fmt.Errorf("create inbox %s: %w", path, sqliteCause(err))
+		return inbox{}, nil, nil, fmt.Errorf("create inbox %s: %w", path, sqliteCause(err))
 	}
-	db, err := sql.Open("sqlite", path+"?_pragma=busy_timeout(60000)&_pragma=journal_mode(WAL)"+
-		"&_pragma=synchronous(NORMAL)&_txlock=immediate&_pragma=journal_size_limit(67108864)")
-	if err != nil {
-		return nil, fmt.Errorf("open inbox %s: %w", path, err)
+	dsn := path + "?_pragma=busy_timeout(60000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)"
+	if writer, err = sql.Open("sqlite", dsn+"&_txlock=immediate&_pragma=journal_size_limit(67108864)"); err != nil {
+		return inbox{}, nil, nil, fmt.Errorf("open inbox %s: %w", path, err)
 	}
-	db.SetMaxOpenConns(1)
-	db.SetConnMaxIdleTime(0)
-	if err := layOutSQLiteInbox(ctx, db); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("open inbox %s: %w", path, sqliteCause(err))
+	writer.SetMaxOpenConns(1)
+	writer.SetConnMaxIdleTime(0)
+	if err := layOutSQLiteInbox(ctx, writer, dir); err != nil {
+		writer.Close()
+		return inbox{}, nil, nil, fmt.Errorf("open inbox %s: %w", path, sqliteCause(err))
 	}
-	return db, nil
+	if reader, err = sql.Open("sqlite", dsn+"&_pragma=query_only(1)"); err != nil {
+		writer.Close()
+		return inbox{}, nil, nil, fmt.Errorf("open inbox %s: %w", path, err)
+	}
+	reader.SetMaxOpenConns(2)
+	ib = inbox{q: queries{read: sqlConn{db: reader, q: reader}, begin: sqliteWriter{writer}}, dir: dir}
+	return ib, writer, reader, nil
 }
 
-func layOutSQLiteInbox(ctx context.Context, db *sql.DB) error {
+func layOutSQLiteInbox(ctx context.Context, db *sql.DB, dir string) error {
 	var version int
 	if err := db.QueryRowContext(ctx, "PRAGMA user_version").Scan(&version); err != nil {
 		return err
 	}
 	if version == sqliteInboxVersion {
-		return nil
+		return os.MkdirAll(dir, 0o700)
+	}
+	if err := os.RemoveAll(dir); err != nil {
+		return err
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
 	}
 	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {
@@ -119,6 +153,11 @@ func layOutSQLiteInbox(ctx context.Context, db *sql.DB) error {
 	return tx.Commit()
 }
 
+// bodyPath is the file of page id's body.
+func (ib *inbox) bodyPath(id int64) string {
+	return filepath.Join(ib.dir, strconv.FormatInt(id, 10))
+}
+
 func (ib *inbox) PutInboxPages(ctx context.Context, pages []InboxPage) ([]int64, error) {
 	ids := make([]int64, 0, len(pages))
 	err := ib.q.write(ctx, func(c conn) error {
@@ -130,7 +169,14 @@ func (ib *inbox) PutInboxPages(ctx context.Context, pages []InboxPage) ([]int64,
 			err := scanAll(ctx, c, "INSERT INTO inbox (tenant_id, resource, round, seq, received_at) "+
 				"VALUES (?,?,?,?,?) RETURNING id", []any{p.TenantID, p.Resource, p.Round, p.Seq,
 				c.time(&p.ReceivedAt)}, func(r rows) error { return r.Scan(&id) })
-			if err == nil {
+			switch {
+			case err != nil:
+			case ib.dir != "":
+				// Written before the row commits: a crash in between leaves
+				// a file whose id the next page reuses and overwrites, since
+				// the id's allocation did not commit either.
+				err = os.WriteFile(ib.bodyPath(id), p.Body, 0o600)
+			default:
 				_, err = c.exec(ctx, "INSERT INTO inbox_body (id, body) VALUES (?, ?)", id, string(p.Body))
 			}
 			if err != nil {
@@ -169,24 +215,7 @@ func (ib *inbox) ClaimInboxPages(ctx context.Context, tenantID, owner string, li
 				out = append(out, p)
 				return nil
 			})
-		if err != nil || len(out) == 0 {
-			return err
-		}
-		at := make(map[int64]int, len(out))
-		ids := make([]int64, len(out))
-		for i := range out {
-			at[out[i].ID], ids[i] = i, out[i].ID
-		}
-		return scanAll(ctx, c, "SELECT id, body FROM inbox_body WHERE id IN ("+placeholders(len(ids))+")", anys(ids),
-			func(r rows) error {
-				var id int64
-				var body string
-				if err := r.Scan(&id, &body); err != nil {
-					return err
-				}
-				out[at[id]].Body = json.RawMessage(body)
-				return nil
-			})
+		return err
 	})
 	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
 	if err != nil {
@@ -195,12 +224,51 @@ func (ib *inbox) ClaimInboxPages(ctx context.Context, tenantID, owner string, li
 	return out, nil
 }
 
+func (ib *inbox) InboxPageBody(ctx context.Context, id int64, dst []byte) ([]byte, error) {
+	if ib.dir == "" {
+		found := false
+		err := scanAll(ctx, ib.q.read, "SELECT body FROM inbox_body WHERE id = ?", []any{id}, func(r rows) error {
+			var body string
+			err := r.Scan(&body)
+			dst, found = append(dst, body...), true
+			return err
+		})
+		if err == nil && !found {
+			err = ErrNotFound
+		}
+		if err != nil {
+			return dst, fmt.Errorf("inbox page %d: %w", id, err)
+		}
+		return dst, nil
+	}
+	f, err := os.Open(ib.bodyPath(id))
+	if errors.Is(err, fs.ErrNotExist) {
+		err = ErrNotFound
+	}
+	if err != nil {
+		return dst, fmt.Errorf("inbox page %d: %w", id, err)
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return dst, fmt.Errorf("inbox page %d: %w", id, err)
+	}
+	n := len(dst)
+	dst = slices.Grow(dst, int(fi.Size()))[:n+int(fi.Size())]
+	if _, err := io.ReadFull(f, dst[n:]); err != nil {
+		return dst[:n], fmt.Errorf("inbox page %d: %w", id, err)
+	}
+	return dst, nil
+}
+
 func (ib *inbox) DeleteInboxPages(ctx context.Context, ids []int64) error {
-	return ib.q.write(ctx, func(c conn) error {
+	err := ib.q.write(ctx, func(c conn) error {
 		var deleted int64
 		err := chunked(ids, maxInList, func(part []int64) error {
-			if _, err := c.exec(ctx, "DELETE FROM inbox_body WHERE id IN ("+placeholders(len(part))+")", anys(part)...); err != nil {
-				return err
+			if ib.dir == "" {
+				if _, err := c.exec(ctx, "DELETE FROM inbox_body WHERE id IN ("+placeholders(len(part))+")", anys(part)...); err != nil {
+					return err
+				}
 			}
 			n, err := c.exec(ctx, "DELETE FROM inbox WHERE id IN ("+placeholders(len(part))+")", anys(part)...)
 			deleted += n
@@ -211,6 +279,17 @@ func (ib *inbox) DeleteInboxPages(ctx context.Context, ids []int64) error {
 		}
 		return err
 	})
+	if err != nil || ib.dir == "" {
+		return err
+	}
+	// Bodies go after the rows have: a crash in between leaves files that
+	// the next purge sweeps.
+	for _, id := range ids {
+		if err := os.Remove(ib.bodyPath(id)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+	}
+	return nil
 }
 
 func (ib *inbox) ReleaseInboxPage(ctx context.Context, id int64, lastError string) error {
@@ -223,11 +302,44 @@ func (ib *inbox) ReleaseInboxPage(ctx context.Context, id int64, lastError strin
 func (ib *inbox) PurgeInbox(ctx context.Context, tenantID string) (int64, error) {
 	var n int64
 	err := ib.q.write(ctx, func(c conn) (err error) {
-		_, err = c.exec(ctx, "DELETE FROM inbox_body WHERE id IN (SELECT id FROM inbox WHERE tenant_id = ?)", tenantID)
+		if ib.dir == "" {
+			_, err = c.exec(ctx, "DELETE FROM inbox_body WHERE id IN (SELECT id FROM inbox WHERE tenant_id = ?)", tenantID)
+		}
 		if err == nil {
 			n, err = c.exec(ctx, "DELETE FROM inbox WHERE tenant_id = ?", tenantID)
 		}
 		return err
 	})
-	return n, err
+	if err != nil || ib.dir == "" {
+		return n, err
+	}
+	return n, ib.sweep(ctx)
+}
+
+// sweep removes the body files that no page row names any more: the purged
+// tenant's, and any that a crash left between a page's deletion and its
+// file's.
+func (ib *inbox) sweep(ctx context.Context) error {
+	entries, err := os.ReadDir(ib.dir)
+	if err != nil {
+		return fmt.Errorf("inbox directory: %w", err)
+	}
+	live := map[int64]bool{}
+	if err := scanAll(ctx, ib.q.read, "SELECT id FROM inbox", nil, func(r rows) error {
+		var id int64
+		err := r.Scan(&id)
+		live[id] = true
+		return err
+	}); err != nil {
+		return fmt.Errorf("inbox pages: %w", err)
+	}
+	for _, e := range entries {
+		if id, err := strconv.ParseInt(e.Name(), 10, 64); err == nil && live[id] {
+			continue
+		}
+		if err := os.Remove(filepath.Join(ib.dir, e.Name())); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+	}
+	return nil
 }

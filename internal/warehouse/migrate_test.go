@@ -168,7 +168,9 @@ func TestMigrateInboxBodies(t *testing.T) {
 			require.NoError(t, err)
 			if tc.backend == warehouse.Postgres {
 				require.Len(t, pages, 1)
-				require.JSONEq(t, `{"value":[]}`, string(pages[0].Body))
+				body, err := s.InboxPageBody(ctx, pages[0].ID, nil)
+				require.NoError(t, err)
+				require.JSONEq(t, `{"value":[]}`, string(body))
 			} else {
 				require.Empty(t, pages, "the SQLite inbox starts empty in its own file")
 			}

@@ -22,11 +22,12 @@ import (
 type SQLiteStore struct {
 	queries
 	inbox
-	path    string
-	writer  *sql.DB
-	reader  *sql.DB
-	inboxDB *sql.DB
-	ckpt    *checkpointer
+	path   string
+	writer *sql.DB
+	reader *sql.DB
+	// The inbox file's writing connection and its readers (openSQLiteInbox).
+	inboxDB, inboxReader *sql.DB
+	ckpt                 *checkpointer
 }
 
 var _ Store = (*SQLiteStore)(nil)
@@ -115,11 +116,10 @@ func openSQLite(ctx context.Context, path string) (*SQLiteStore, error) {
 	reader.SetMaxOpenConns(4)
 	s := &SQLiteStore{path: path, writer: writer, reader: reader}
 	s.queries = queries{read: sqlConn{db: reader, q: reader}, begin: s}
-	if s.inboxDB, err = openSQLiteInbox(ctx, path); err != nil {
+	if s.inbox, s.inboxDB, s.inboxReader, err = openSQLiteInbox(ctx, path); err != nil {
 		s.Close()
 		return nil, fmt.Errorf("sqlite warehouse %s: %w", path, err)
 	}
-	s.inbox = inbox{q: queries{read: sqlConn{db: s.inboxDB, q: s.inboxDB}, begin: sqliteWriter{s.inboxDB}}}
 	if err := migrateSQL(ctx, writer, SQLite); err != nil {
 		s.Close()
 		return nil, fmt.Errorf("sqlite warehouse %s: %w", path, sqliteCause(err))
@@ -202,7 +202,7 @@ func (s *SQLiteStore) Close() error {
 		err = s.ckpt.close()
 	}
 	if s.inboxDB != nil {
-		err = errors.Join(err, s.inboxDB.Close())
+		err = errors.Join(err, s.inboxReader.Close(), s.inboxDB.Close())
 	}
 	return errors.Join(err, s.reader.Close(), s.writer.Close())
 }

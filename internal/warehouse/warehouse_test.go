@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -64,7 +65,8 @@ func TestSQLiteCheckpointsInBackground(t *testing.T) {
 
 // The SQLite inbox file carries no migrations: one of another layout (here
 // the first, which kept bodies beside the claim state) is emptied and laid
-// out anew when the warehouse opens, and the inbox works.
+// out anew when the warehouse opens, and so is the directory of bodies; the
+// inbox then works.
 func TestSQLiteInboxFileOfAnotherLayout(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -75,7 +77,9 @@ func TestSQLiteInboxFileOfAnotherLayout(t *testing.T) {
 
 	old, err := sql.Open("sqlite", path+"-inbox")
 	require.NoError(t, err)
-	for _, stmt := range []string{"DROP TABLE inbox_body", "DROP TABLE inbox",
+	stray := filepath.Join(path+"-pages", "7")
+	require.NoError(t, os.WriteFile(stray, []byte("left by an interrupted sync"), 0o600))
+	for _, stmt := range []string{"DROP TABLE inbox",
 		"CREATE TABLE inbox (id INTEGER PRIMARY KEY, tenant_id TEXT, body TEXT)",
 		"INSERT INTO inbox VALUES (7, 'tenant', 'left by an interrupted sync')", "PRAGMA user_version = 0"} {
 		_, err := old.ExecContext(ctx, stmt)
@@ -89,6 +93,7 @@ func TestSQLiteInboxFileOfAnotherLayout(t *testing.T) {
 	n, err := s.PurgeInbox(ctx, "tenant")
 	require.NoError(t, err)
 	require.Zero(t, n, "the old file's pages are gone with its layout")
+	require.NoFileExists(t, stray)
 	ids, err := s.PutInboxPages(ctx, []warehouse.InboxPage{{TenantID: "tenant", Resource: "users", Round: "r", Seq: 1,
 		Body: json.RawMessage(`{"value":[]}`)}})
 	require.NoError(t, err)
@@ -96,5 +101,7 @@ func TestSQLiteInboxFileOfAnotherLayout(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, pages, 1)
 	require.Equal(t, ids[0], pages[0].ID)
-	require.JSONEq(t, `{"value":[]}`, string(pages[0].Body))
+	body, err := s.InboxPageBody(ctx, pages[0].ID, nil)
+	require.NoError(t, err)
+	require.JSONEq(t, `{"value":[]}`, string(body))
 }

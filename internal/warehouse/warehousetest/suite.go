@@ -541,9 +541,20 @@ func testInbox(t *testing.T, _ Harness, s warehouse.Store) {
 	require.NoError(t, err)
 	require.Len(t, got, 2, "only this tenant's pages")
 	require.Equal(t, ids[0], got[0].ID)
-	require.JSONEq(t, string(body), string(got[0].Body))
 	require.Equal(t, "worker-a", got[0].ClaimedBy)
 	require.Equal(t, 1, got[0].Attempts)
+	require.Nil(t, got[0].Body, "a claim does not read bodies")
+
+	// Bodies are read one at a time, appended to the caller's buffer.
+	buf := append(make([]byte, 0, 8), "kept"...)
+	read, err := s.InboxPageBody(ctx(t), got[0].ID, buf)
+	require.NoError(t, err)
+	require.Equal(t, "kept"+string(body), string(read), "exactly the stored bytes, after the caller's")
+	read, err = s.InboxPageBody(ctx(t), got[1].ID, read[:0])
+	require.NoError(t, err)
+	require.Equal(t, `{"value":[]}`, string(read))
+	_, err = s.InboxPageBody(ctx(t), ids[2]+1000, nil)
+	require.ErrorIs(t, err, warehouse.ErrNotFound)
 
 	// Leased pages are invisible to another worker until the lease runs out.
 	again, err := s.ClaimInboxPages(ctx(t), tid, "worker-b", 10, time.Minute)
@@ -566,6 +577,8 @@ func testInbox(t *testing.T, _ Harness, s warehouse.Store) {
 	require.Len(t, back, 1)
 
 	require.NoError(t, s.DeleteInboxPages(ctx(t), []int64{got[0].ID}))
+	_, err = s.InboxPageBody(ctx(t), got[0].ID, nil)
+	require.ErrorIs(t, err, warehouse.ErrNotFound, "a deleted page's body goes with it")
 	require.ErrorIs(t, s.DeleteInboxPages(ctx(t), []int64{got[0].ID, got[1].ID}), warehouse.ErrNotFound,
 		"one of the pages is gone")
 	require.NoError(t, s.DeleteInboxPages(ctx(t), nil))
@@ -574,6 +587,11 @@ func testInbox(t *testing.T, _ Harness, s warehouse.Store) {
 	n, err := s.PurgeInbox(ctx(t), tid)
 	require.NoError(t, err)
 	require.EqualValues(t, 1, n)
+	_, err = s.InboxPageBody(ctx(t), got[1].ID, nil)
+	require.ErrorIs(t, err, warehouse.ErrNotFound)
+	read, err = s.InboxPageBody(ctx(t), ids[2], nil)
+	require.NoError(t, err, "another tenant's page stays")
+	require.Equal(t, "{}", string(read))
 	n, err = s.PurgeInbox(ctx(t), "other")
 	require.NoError(t, err)
 	require.EqualValues(t, 1, n)

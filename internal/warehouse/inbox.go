@@ -283,11 +283,11 @@ func (ib *inbox) DeleteInboxPages(ctx context.Context, ids []int64) error {
 		return err
 	}
 	// Bodies go after the rows have: a crash in between leaves files that
-	// the next purge sweeps.
+	// the next purge sweeps. That sweep also takes any file that cannot be
+	// removed now, so failing here would fail a sync whose pages were
+	// applied and committed, for a file that harms nothing.
 	for _, id := range ids {
-		if err := os.Remove(ib.bodyPath(id)); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return err
-		}
+		_ = os.Remove(ib.bodyPath(id))
 	}
 	return nil
 }
@@ -308,24 +308,27 @@ func (ib *inbox) PurgeInbox(ctx context.Context, tenantID string) (int64, error)
 		if err == nil {
 			n, err = c.exec(ctx, "DELETE FROM inbox WHERE tenant_id = ?", tenantID)
 		}
+		if err == nil && ib.dir != "" {
+			err = ib.sweep(ctx, c)
+		}
 		return err
 	})
-	if err != nil || ib.dir == "" {
-		return n, err
-	}
-	return n, ib.sweep(ctx)
+	return n, err
 }
 
 // sweep removes the body files that no page row names any more: the purged
 // tenant's, and any that a crash left between a page's deletion and its
-// file's.
-func (ib *inbox) sweep(ctx context.Context) error {
+// file's. It runs in the inbox's write transaction: another tenant's fetcher
+// writes a body before its row commits (see PutInboxPages), and a sweep
+// outside the lock took such a file for a leftover and deleted it, so that
+// sync then failed with "inbox page N: not found".
+func (ib *inbox) sweep(ctx context.Context, c conn) error {
 	entries, err := os.ReadDir(ib.dir)
 	if err != nil {
 		return fmt.Errorf("inbox directory: %w", err)
 	}
 	live := map[int64]bool{}
-	if err := scanAll(ctx, ib.q.read, "SELECT id FROM inbox", nil, func(r rows) error {
+	if err := scanAll(ctx, c, "SELECT id FROM inbox", nil, func(r rows) error {
 		var id int64
 		err := r.Scan(&id)
 		live[id] = true

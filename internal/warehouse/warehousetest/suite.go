@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -46,6 +47,7 @@ func Run(t *testing.T, h Harness) {
 		{"Inbox", testInbox},
 		{"InboxBesideOpenTransaction", testInboxBesideOpenTransaction},
 		{"InboxConcurrentClaims", testInboxConcurrentClaims},
+		{"InboxPurgeBesidePuts", testInboxPurgeBesidePuts},
 		{"SyncState", testSyncState},
 		{"Pools", testPools},
 		{"Audit", testAudit},
@@ -595,6 +597,50 @@ func testInbox(t *testing.T, _ Harness, s warehouse.Store) {
 	n, err = s.PurgeInbox(ctx(t), "other")
 	require.NoError(t, err)
 	require.EqualValues(t, 1, n)
+}
+
+// One tenant's sync purges the inbox as it starts while another tenant's
+// fetchers store pages: every stored page keeps its body. (On SQLite a body
+// is a file written before its row commits, and a purge that swept files
+// outside the inbox's lock deleted such bodies.)
+func testInboxPurgeBesidePuts(t *testing.T, _ Harness, s warehouse.Store) {
+	addTenant(t, s)
+	const pages = 200
+	pad := strings.Repeat("x", 256<<10)
+	done := make(chan error, 1)
+	go func() {
+		for i := range pages {
+			// Large bodies widen the moment between a body's write and its
+			// row's commit.
+			body := json.RawMessage(fmt.Sprintf(`{"value":[],"n":%d,"pad":"%s"}`, i, pad))
+			if _, err := s.PutInboxPages(ctx(t), []warehouse.InboxPage{{TenantID: tid, Resource: "users", Round: "r",
+				Seq: i, Body: body}}); err != nil {
+				done <- err
+				return
+			}
+		}
+		done <- nil
+	}()
+	purges := 0
+	for running := true; running; purges++ {
+		select {
+		case err := <-done:
+			require.NoError(t, err)
+			running = false
+		default:
+		}
+		_, err := s.PurgeInbox(ctx(t), "other")
+		require.NoError(t, err)
+	}
+	got, err := s.ClaimInboxPages(ctx(t), tid, "w", 2*pages, time.Minute)
+	require.NoError(t, err)
+	require.Len(t, got, pages)
+	var buf []byte
+	for _, p := range got {
+		buf, err = s.InboxPageBody(ctx(t), p.ID, buf[:0])
+		require.NoError(t, err, "page %d lost its body to %d purges of another tenant", p.Seq, purges)
+		require.Equal(t, fmt.Sprintf(`{"value":[],"n":%d,"pad":"%s"}`, p.Seq, pad), string(buf))
+	}
 }
 
 // Fetchers store pages while the processor holds a warehouse transaction

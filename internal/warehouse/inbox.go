@@ -82,6 +82,9 @@ CREATE INDEX inbox_claim ON inbox (tenant_id, id);`
 // user_version. Version 1 kept Snappy-compressed bodies in a table.
 const sqliteInboxVersion = 2
 
+// sqliteInboxPageSize is the page size of the inbox file: SQLite's default.
+const sqliteInboxPageSize = 4096
+
 // sqliteInboxPath is the inbox file of the SQLite warehouse at path.
 func sqliteInboxPath(path string) string { return path + "-inbox" }
 
@@ -103,7 +106,9 @@ func sqliteInboxDir(path string) string { return path + "-pages" }
 func openSQLiteInbox(ctx context.Context, path string) (ib inbox, writer, reader *sql.DB, err error) {
 	dir := sqliteInboxDir(path)
 	path = sqliteInboxPath(path)
-	if err := initSQLite(ctx, path); err != nil {
+	// Small pages: every stored page is a transaction of its own, which
+	// writes the few pages it touched, whole, to the WAL.
+	if err := initSQLite(ctx, path, sqliteInboxPageSize); err != nil {
 		return inbox{}, nil, nil, fmt.Errorf("create inbox %s: %w", path, sqliteCause(err))
 	}
 	dsn := path + "?_pragma=busy_timeout(60000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)"

@@ -18,9 +18,14 @@ import (
 // removes it, an addition after a removal restores it. The zero value is an
 // empty set ready to use; a set is not safe for concurrent use.
 type MembershipSet struct {
-	index map[string]uint32
-	ids   []string
-	types []directory.MemberType // per id: the type it was last added with
+	// guids and others index the ids: Entra ids (lowercase GUIDs) by their
+	// 16 bytes, anything else by its text. Keyed by text, interning a
+	// 100,000-user tenant's memberships spent 0.15 s of a sync comparing
+	// strings, each a cache miss away from the map.
+	guids  map[[16]byte]uint32
+	others map[string]uint32
+	ids    []string
+	types  []directory.MemberType // per id: the type it was last added with
 	// entries holds group<<32 | member, in arrival order, with removedBit
 	// set on removals.
 	entries  []uint64
@@ -44,17 +49,29 @@ func (s *MembershipSet) Remove(groupID, memberID string) {
 }
 
 func (s *MembershipSet) intern(id string) uint32 {
-	if s.index == nil {
-		s.index = map[string]uint32{}
-	}
-	if i, ok := s.index[id]; ok {
+	g, isGUID := directory.PackGUID(id)
+	if isGUID {
+		if i, ok := s.guids[g]; ok {
+			return i
+		}
+	} else if i, ok := s.others[id]; ok {
 		return i
 	}
 	// Ids arrive inside a page's decoded JSON; a copy keeps the page from
 	// staying reachable through them.
 	id = strings.Clone(id)
 	i := uint32(len(s.ids))
-	s.index[id] = i
+	if isGUID {
+		if s.guids == nil {
+			s.guids = map[[16]byte]uint32{}
+		}
+		s.guids[g] = i
+	} else {
+		if s.others == nil {
+			s.others = map[string]uint32{}
+		}
+		s.others[id] = i
+	}
 	s.ids = append(s.ids, id)
 	s.types = append(s.types, "")
 	return i
@@ -74,7 +91,7 @@ func (s *MembershipSet) resolve() resolved {
 	// not hold two copies of nine million pairs, nor the index, at its
 	// peak.
 	entries, removals := s.entries, s.removals
-	s.index = nil
+	s.guids, s.others = nil, nil
 	order := make([]uint32, len(s.ids))
 	for i := range order {
 		order[i] = uint32(i)

@@ -81,11 +81,11 @@ const sqlitePageSize = 65536
 // needs its own connection: SQLite fixes the page size when the file is
 // first written, and the driver switches a connection to WAL before it runs
 // any other pragma from the DSN.
-func initSQLite(ctx context.Context, path string) error {
+func initSQLite(ctx context.Context, path string, pageSize int) error {
 	if fi, err := os.Stat(path); err == nil && fi.Size() > 0 {
 		return nil
 	}
-	db, err := sql.Open("sqlite", path+"?_pragma=page_size("+strconv.Itoa(sqlitePageSize)+")")
+	db, err := sql.Open("sqlite", path+"?_pragma=page_size("+strconv.Itoa(pageSize)+")")
 	if err != nil {
 		return err
 	}
@@ -102,7 +102,7 @@ func openSQLite(ctx context.Context, path string) (*SQLiteStore, error) {
 	if err := checkWritable(path); err != nil {
 		return nil, err
 	}
-	if err := initSQLite(ctx, path); err != nil {
+	if err := initSQLite(ctx, path, sqlitePageSize); err != nil {
 		return nil, fmt.Errorf("create sqlite warehouse %s: %w", path, sqliteCause(err))
 	}
 	writer, err := sql.Open("sqlite", sqliteDSN(path, false))

@@ -86,6 +86,36 @@ func checkJSONReader(t *testing.T, b []byte) {
 	}
 	require.NoError(t, err, "%q", b)
 	require.Equal(t, want, got, "%q", b)
+
+	shared := NewSharedJSONReader(b)
+	require.Equal(t, want, readAny(shared), "%q, sharing", b)
+	require.NoError(t, shared.Finish())
+}
+
+// A sharing reader hands out the document's own bytes for strings that
+// need no unescaping, and copies for those that do.
+func TestSharedJSONReaderStrings(t *testing.T) {
+	t.Parallel()
+	doc := []byte(`["plain","esc\u0061ped","caf\u00e9",""]`)
+	r := NewSharedJSONReader(doc)
+	var got []string
+	for range r.Array() {
+		got = append(got, r.Text())
+	}
+	require.NoError(t, r.Finish())
+	require.Equal(t, []string{"plain", "escaped", "café", ""}, got)
+	copy(doc[2:], "PLAIN")
+	copy(doc[10:], "ESC")
+	require.Equal(t, []string{"PLAIN", "escaped", "café", ""}, got, "plain strings share the document; unescaped ones are copies")
+
+	doc = []byte(`["plain"]`)
+	r = NewJSONReader(doc)
+	got = got[:0]
+	for range r.Array() {
+		got = append(got, r.Text())
+	}
+	copy(doc[2:], "PLAIN")
+	require.Equal(t, []string{"plain"}, got, "a reader that does not share copies")
 }
 
 func FuzzJSONReader(f *testing.F) {

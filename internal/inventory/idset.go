@@ -1,6 +1,10 @@
 package inventory
 
-import "github.com/allot-dev/allot/internal/directory"
+import (
+	"strings"
+
+	"github.com/allot-dev/allot/internal/directory"
+)
 
 // idSet is a set of directory object ids. A full round remembers every user,
 // group and licensed user it saw, for the sweep at its end; for a
@@ -21,7 +25,7 @@ func (s idSet) add(id string) {
 		s.guids[g] = struct{}{}
 		return
 	}
-	s.other[id] = struct{}{}
+	s.other[strings.Clone(id)] = struct{}{} // id may point into a page (see decode)
 }
 
 func (s idSet) has(id string) bool {

@@ -252,7 +252,11 @@ func (r *run) finishLicenses(ctx context.Context, now time.Time) error {
 // noteUser records, during an incremental users round, a user whose states
 // may have changed: the round tracks assignedLicenses, so a direct
 // assignment or removal brings the user here.
-func (p *processor) noteUser(id string) { p.refresh[id] = struct{}{} }
+func (p *processor) noteUser(id string) {
+	if _, ok := p.refresh[id]; !ok {
+		p.refresh[strings.Clone(id)] = struct{}{} // id may point into a page (see decode)
+	}
+}
 
 // noteGroup records, during an incremental groups round, the users whose
 // states a group's entry may have changed: members who joined or left a

@@ -29,10 +29,6 @@ type processor struct {
 	// nothing to compare with, delete or sweep: a first sync skips that.
 	before  warehouse.DirectoryCounts
 	counted bool
-	// scratch is the decoding goroutine's buffer for page bodies: a fresh
-	// one per page made a quarter of a gigabyte of garbage per 100,000
-	// users. One drain's goroutine runs at a time.
-	scratch []byte
 	// refresh holds the users incremental rounds touched, whose license
 	// states are read once the rounds are applied (noteUser, noteGroup).
 	refresh map[string]struct{}
@@ -66,12 +62,13 @@ func (p *processor) drain(ctx context.Context) (int, error) {
 	decoding.Go(func() {
 		defer close(decoded)
 		for i := range pages {
+			// A buffer of its own per page: the decoded strings point into
+			// it (see decode).
 			var d decodedPage
-			body, err := p.r.s.Store.InboxPageBody(ctx, pages[i].ID, p.scratch[:0])
+			body, err := p.r.s.Store.InboxPageBody(ctx, pages[i].ID, nil)
 			if err != nil {
 				d = decodedPage{pg: &pages[i], err: err}
 			} else {
-				p.scratch = body
 				d = decode(&pages[i], body)
 			}
 			p.prepare(&d)

@@ -126,7 +126,7 @@ func openSQLiteInbox(ctx context.Context, path string) (ib inbox, writer, reader
 		return inbox{}, nil, nil, fmt.Errorf("open inbox %s: %w", path, err)
 	}
 	reader.SetMaxOpenConns(2)
-	ib = inbox{q: queries{read: sqlConn{db: reader, q: reader}, begin: sqliteWriter{writer}}, dir: dir}
+	ib = inbox{q: queries{read: sqlConn{db: reader, q: reader}, begin: sqliteWriter{db: writer}}, dir: dir}
 	return ib, writer, reader, nil
 }
 

@@ -113,6 +113,7 @@ var ErrSync = errors.New("sync failed")
 
 // Sync brings one tenant's warehouse copy up to date.
 func (s *Syncer) Sync(ctx context.Context, tenant string, opt Options) (Result, error) {
+	defer tuneGC()()
 	start := time.Now()
 	t, err := s.Store.GetTenant(ctx, tenant)
 	if err != nil {

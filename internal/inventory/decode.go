@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/allot-dev/allot/internal/graph"
@@ -36,7 +37,9 @@ func decode(pg *warehouse.InboxPage, body []byte) decodedPage {
 		if d.err != nil {
 			d.err = fmt.Errorf("malformed group: %w", d.err)
 		}
-	case ResLicenses, ResSignIns:
+	case ResLicenses:
+		d.items, d.err = page[licenseItem](body)
+	case ResSignIns:
 		d.items, d.err = page[graph.User](body)
 	case ResSkus:
 		d.items, d.err = page[graph.SubscribedSku](body)
@@ -101,6 +104,8 @@ func shapeOf[T any]() *shape[T] {
 		s = userShape
 	case *graph.Group:
 		s = groupShape
+	case *licenseItem:
+		s = licenseItemShape
 	default:
 		return nil
 	}
@@ -112,6 +117,10 @@ func shapeOf[T any]() *shape[T] {
 type shape[T any] struct {
 	props map[string]prop[T]
 	names [][]byte // for keys that match a property only ignoring case
+	// lastLen is how many entries the last page had: the next is sized for
+	// as many, since pages of a listing are alike. Growing a page's slice
+	// of kilobyte users entry by entry copied each page twice over.
+	lastLen atomic.Int64
 }
 
 type prop[T any] struct {
@@ -198,7 +207,8 @@ func (s *shape[T]) page(body []byte) ([]T, []uint64, error) {
 			if found = !r.Null(); !found {
 				continue
 			}
-			items = []T{}
+			n := s.lastLen.Load()
+			items, seen = make([]T, 0, n), make([]uint64, 0, n)
 			for range r.Array() {
 				var v T
 				items = append(items, v)
@@ -212,6 +222,7 @@ func (s *shape[T]) page(body []byte) ([]T, []uint64, error) {
 	if !found {
 		return nil, nil, fmt.Errorf("malformed page: no \"value\"")
 	}
+	s.lastLen.Store(int64(len(items)))
 	return items, seen, nil
 }
 
@@ -430,6 +441,20 @@ var userShape = newShape(
 	list("provisionedPlans", provisionedPlanShape, func(u *graph.User) *[]graph.ProvisionedPlan { return &u.ProvisionedPlans }),
 	object("signInActivity", signInShape, func(u *graph.User) **graph.SignInActivity { return &u.SignInActivity }),
 	object("@removed", removedShape, func(u *graph.User) **graph.Removed { return &u.Removed }),
+)
+
+// licenseItem is an entry of a page of license states, which selects only
+// these two properties: decoded into a graph.User, each entry was a
+// kilobyte to zero and for the collector to scan, for two fields.
+type licenseItem struct {
+	ID                      string                         `json:"id"`
+	LicenseAssignmentStates []graph.LicenseAssignmentState `json:"licenseAssignmentStates"`
+}
+
+var licenseItemShape = newShape(
+	str("id", func(v *licenseItem) *string { return &v.ID }),
+	list("licenseAssignmentStates", licenseStateShape,
+		func(v *licenseItem) *[]graph.LicenseAssignmentState { return &v.LicenseAssignmentStates }),
 )
 
 var userItemShape = newShape(append(lift(userShape, func(it *userItem) *graph.User { return &it.User }),

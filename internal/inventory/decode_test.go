@@ -81,6 +81,7 @@ func checkDecodeAll(t *testing.T, body []byte) {
 	checkDecode[userItem](t, body)
 	checkDecode[graph.Group](t, body)
 	checkDecode[graph.User](t, body)
+	checkDecode[licenseItem](t, body)
 }
 
 var decodeSeeds = []string{
@@ -218,6 +219,7 @@ func TestShapesNameEveryProperty(t *testing.T) {
 	check(reflect.TypeFor[userItem](), shapeNames(userItemShape))
 	check(reflect.TypeFor[graph.User](), shapeNames(userShape))
 	check(reflect.TypeFor[graph.Group](), shapeNames(groupShape))
+	check(reflect.TypeFor[licenseItem](), shapeNames(licenseItemShape))
 	check(reflect.TypeFor[graph.DirectoryObject](), shapeNames(directoryObjectShape))
 	check(reflect.TypeFor[graph.Removed](), shapeNames(removedShape))
 	check(reflect.TypeFor[graph.AssignedLicense](), shapeNames(assignedLicenseShape))
@@ -342,7 +344,7 @@ func BenchmarkDecode(b *testing.B) {
 		bench("groups/"+round+"/encoding-json", pages[ResGroups], jsonDecode[graph.Group](full))
 	}
 	bench("licenses/one-pass", pages[ResLicenses], func(body []byte) error {
-		_, err := page[graph.User](body)
+		_, err := page[licenseItem](body)
 		return err
 	})
 	bench("licenses/encoding-json", pages[ResLicenses], jsonDecode[graph.User](true))

@@ -124,7 +124,8 @@ type decodedPage struct {
 	pg   *warehouse.InboxPage
 	full bool
 	// items holds the page's entries: []userItem, []graph.Group,
-	// []graph.User, []graph.SubscribedSku or []graph.Mailbox.
+	// []licenseItem, []graph.User (sign-ins), []graph.SubscribedSku or
+	// []graph.Mailbox.
 	items any
 	// has reports, per entry of an incremental round, which properties the
 	// entry carried.
@@ -171,10 +172,8 @@ func (p *processor) prepare(d *decodedPage) {
 		if d.full {
 			d.rows, d.err = p.fullGroups(items)
 		}
-	case []graph.User:
-		if d.pg.Resource != ResSignIns {
-			d.rows, d.err = p.licenseRows(items)
-		}
+	case []licenseItem:
+		d.rows, d.err = p.licenseRows(items)
 	}
 }
 
@@ -194,9 +193,8 @@ func (p *processor) apply(ctx context.Context, tx warehouse.Tx, d decodedPage) (
 		}
 		return p.groups(ctx, tx, items, d.has)
 	case []graph.User:
-		if d.pg.Resource == ResSignIns {
-			return p.signIns(ctx, tx, items)
-		}
+		return p.signIns(ctx, tx, items)
+	case []licenseItem:
 		return p.licenses(ctx, tx, d.rows)
 	case []graph.SubscribedSku:
 		return p.skus(ctx, tx, items)
@@ -440,7 +438,7 @@ func carriesGroupProperties(has func(string) bool) bool {
 // licenseRows prepares a page of users' license states. A tenant that had
 // no states when the sync began (its first sync) has nothing to compare
 // with or delete, unless a user comes round twice.
-func (p *processor) licenseRows(items []graph.User) (*pageRows, error) {
+func (p *processor) licenseRows(items []licenseItem) (*pageRows, error) {
 	rows := &pageRows{ids: make([]string, 0, len(items)), states: make(map[string][]directory.LicenseState, len(items)),
 		fresh: p.counted && p.before.LicenseStates == 0}
 	for i := range items {

@@ -117,6 +117,11 @@ func shapeOf[T any]() *shape[T] {
 type shape[T any] struct {
 	props map[string]prop[T]
 	names [][]byte // for keys that match a property only ignoring case
+	// slots finds a key's property without hashing it: the properties
+	// whose names fall in a key's slot (keySlot), by index into list and
+	// names. Looking keys up in props was a sixth of decoding a page.
+	slots [keySlots][]uint8
+	list  []prop[T]
 	// lastLen is how many entries the last page had: the next is sized for
 	// as many, since pages of a listing are alike. Growing a page's slice
 	// of kilobyte users entry by entry copied each page twice over.
@@ -137,9 +142,34 @@ func newShape[T any](props ...prop[T]) *shape[T] {
 	for i, p := range props {
 		p.bit = 1 << i
 		s.props[p.name] = p
+		s.list = append(s.list, p)
 		s.names = append(s.names, []byte(p.name))
+		k := keySlot([]byte(p.name))
+		s.slots[k] = append(s.slots[k], uint8(i))
 	}
 	return s
+}
+
+const keySlots = 128
+
+// keySlot spreads property names over slots by length and first and last
+// byte, which tells apart all but a few of a shape's names.
+func keySlot(key []byte) int {
+	n := len(key)
+	if n == 0 {
+		return 0
+	}
+	return (n*31 + int(key[0])*7 + int(key[n-1])*3) % keySlots
+}
+
+// lookup finds the property named exactly key.
+func (s *shape[T]) lookup(key []byte) (prop[T], bool) {
+	for _, i := range s.slots[keySlot(key)] {
+		if string(key) == string(s.names[i]) {
+			return s.list[i], true
+		}
+	}
+	return prop[T]{}, false
 }
 
 // read decodes an object into v and returns the bits of the properties it
@@ -154,7 +184,7 @@ func (s *shape[T]) read(r *graph.JSONReader, v *T) uint64 {
 	}
 	var seen uint64
 	for key := range r.Object() {
-		p, ok := s.props[string(key)]
+		p, ok := s.lookup(key)
 		if ok {
 			seen |= p.bit
 		} else if p, ok = s.fold(key); !ok {

@@ -1,6 +1,7 @@
 package inventory
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -298,7 +299,8 @@ func samplePages(b *testing.B) map[string][]byte {
 	require.NoError(b, err)
 	var mu sync.Mutex
 	pages := map[string][]byte{}
-	r := &run{c: c, opt: Options{Full: true}, log: slog.New(slog.DiscardHandler), links: map[string]string{}, full: map[string]bool{}}
+	r := &run{c: c, opt: Options{Full: true}, log: slog.New(slog.DiscardHandler), links: map[string]string{}, full: map[string]bool{},
+		licFull: true}
 	r.sink = func(_ context.Context, resource, _ string, seq int, body []byte) error {
 		mu.Lock()
 		defer mu.Unlock()
@@ -366,4 +368,31 @@ func jsonDecode[T any](full bool) func([]byte) error {
 		}
 		return json.Unmarshal(body, &env)
 	}
+}
+
+// Every property of every shape is found by its exact name, and nothing
+// else is.
+func TestShapeLookup(t *testing.T) {
+	t.Parallel()
+	check := func(names [][]byte, lookup func([]byte) (string, bool)) {
+		for _, n := range names {
+			got, ok := lookup(n)
+			require.True(t, ok, "%s", n)
+			require.Equal(t, string(n), got)
+			for _, other := range [][]byte{append(slices.Clone(n), 'x'), n[:len(n)-1], bytes.ToUpper(n)} {
+				if got, ok := lookup(other); ok {
+					require.Equal(t, string(other), got, "%s", other)
+				}
+			}
+		}
+		_, ok := lookup(nil)
+		require.False(t, ok)
+	}
+	check(userItemShape.names, func(k []byte) (string, bool) { p, ok := userItemShape.lookup(k); return p.name, ok })
+	check(groupShape.names, func(k []byte) (string, bool) { p, ok := groupShape.lookup(k); return p.name, ok })
+	check(licenseItemShape.names, func(k []byte) (string, bool) { p, ok := licenseItemShape.lookup(k); return p.name, ok })
+	check(extensionAttributesShape.names, func(k []byte) (string, bool) {
+		p, ok := extensionAttributesShape.lookup(k)
+		return p.name, ok
+	})
 }

@@ -29,7 +29,7 @@ type SQLiteStore struct {
 	// The inbox file's writing connection and its readers (openSQLiteInbox).
 	inboxDB, inboxReader *sql.DB
 	ckpt                 *checkpointer
-	// bulk holds the writer's prepared statements for full bulk chunks.
+	// bulk holds the writer's prepared statements for bulk writes.
 	bulk bulkStmts
 }
 

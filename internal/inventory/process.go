@@ -107,11 +107,6 @@ func (p *processor) drain(ctx context.Context) (int, error) {
 	}
 	total.addTo(&p.r.res)
 	p.r.objects.Add(total.total())
-	for i := range pages {
-		if pages[i].Resource == ResGroups {
-			p.r.groupPages.applied.Add(1)
-		}
-	}
 	p.r.applied.Add(int64(len(pages)))
 	p.r.log.Debug("applied inbox pages", "pages", len(pages), "objects", total.total(),
 		"seconds", time.Since(start).Seconds(), "fetched", p.r.fetched.Load(), "applied", p.r.applied.Load())

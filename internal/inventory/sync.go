@@ -181,13 +181,8 @@ type run struct {
 	licSeq    atomic.Int64 // numbers license pages across their fetchers
 
 	fetched, applied, objects atomic.Int64
-	// groupPages counts the groups pages stored and applied, so that a full
-	// groups round's memberships can be written as soon as its last page is
-	// applied (replaceMembers).
-	groupPages      struct{ fetched, applied atomic.Int64 }
-	membersReplaced bool
-	wake            chan struct{}
-	proc            *processor
+	wake                      chan struct{}
+	proc                      *processor
 	// sink receives each fetched page: the inbox during a sync, a counter
 	// when only measuring the download.
 	sink func(ctx context.Context, resource, mode string, seq int, body []byte) error
@@ -267,9 +262,6 @@ func (r *run) step(ctx context.Context, start func(context.Context) *errgroup.Gr
 		}
 		if !fetching || waiting >= drainBatch || (waiting > 0 && time.Since(firstWaiting) >= drainDelay) {
 			n, err := r.proc.drain(ctx)
-			if err == nil {
-				err = r.replaceMembers(ctx)
-			}
 			if err != nil {
 				stopFetch()
 				if fetching {
@@ -329,9 +321,6 @@ func (r *run) store(ctx context.Context, resource, mode string, seq int, body []
 		Round: r.id + "/" + mode, Seq: seq, Body: body}})
 	if err != nil {
 		return fmt.Errorf("store %s page %d: %w", resource, seq, err)
-	}
-	if resource == ResGroups {
-		r.groupPages.fetched.Add(1)
 	}
 	r.fetched.Add(1)
 	r.poke()
@@ -440,7 +429,7 @@ func (r *run) finish(ctx context.Context) error {
 		r.mu.Lock()
 		link, full := r.links[res], r.full[res]
 		r.mu.Unlock()
-		if full && res == ResGroups && !r.membersReplaced {
+		if full && res == ResGroups {
 			// This empties the set, which for a million-user tenant held a
 			// few hundred megabytes.
 			if _, err := r.s.Store.ReplaceMemberships(ctx, r.t.ID, &r.proc.members); err != nil {
@@ -460,34 +449,6 @@ func (r *run) finish(ctx context.Context) error {
 		}
 	}
 	return r.finishLicenses(ctx, now)
-}
-
-// replaceMembers writes a full groups round's memberships as soon as the
-// round is fetched and its last page applied, instead of when every round
-// is done: the groups round ends well before the users round, and the
-// writer has gaps then (a drain waits for pages to gather), while at the
-// end of a sync it was the last thing left, on one core.
-func (r *run) replaceMembers(ctx context.Context) error {
-	if r.membersReplaced {
-		return nil
-	}
-	r.mu.Lock()
-	_, fetched := r.links[ResGroups]
-	full := r.full[ResGroups]
-	r.mu.Unlock()
-	// The round's last page was stored before its link was recorded, so
-	// once the link is there the count of stored pages is final.
-	if !fetched || !full || r.groupPages.applied.Load() < r.groupPages.fetched.Load() {
-		return nil
-	}
-	began := time.Now()
-	n, err := r.s.Store.ReplaceMemberships(ctx, r.t.ID, &r.proc.members)
-	if err != nil {
-		return err
-	}
-	r.membersReplaced = true
-	r.log.Debug("memberships replaced", "memberships", n, "seconds", time.Since(began).Seconds())
-	return nil
 }
 
 // recordRound stores a resource's sync state after its round: the new delta

@@ -181,8 +181,14 @@ type run struct {
 	licSeq    atomic.Int64 // numbers license pages across their fetchers
 
 	fetched, applied, objects atomic.Int64
-	wake                      chan struct{}
-	proc                      *processor
+	// fullGroups counts the pages of a full groups round stored and
+	// prepared: once the round is fetched and every page prepared, its
+	// membership set is complete and is resolved on a goroutine of its own
+	// (resolveMembers) while the writer goes on with other pages.
+	fullGroups struct{ stored, prepared atomic.Int64 }
+	resolved   chan struct{} // closed when the set is resolved; nil until started
+	wake       chan struct{}
+	proc       *processor
 	// sink receives each fetched page: the inbox during a sync, a counter
 	// when only measuring the download.
 	sink func(ctx context.Context, resource, mode string, seq int, body []byte) error
@@ -262,6 +268,7 @@ func (r *run) step(ctx context.Context, start func(context.Context) *errgroup.Gr
 		}
 		if !fetching || waiting >= drainBatch || (waiting > 0 && time.Since(firstWaiting) >= drainDelay) {
 			n, err := r.proc.drain(ctx)
+			r.resolveMembers()
 			if err != nil {
 				stopFetch()
 				if fetching {
@@ -321,6 +328,9 @@ func (r *run) store(ctx context.Context, resource, mode string, seq int, body []
 		Round: r.id + "/" + mode, Seq: seq, Body: body}})
 	if err != nil {
 		return fmt.Errorf("store %s page %d: %w", resource, seq, err)
+	}
+	if resource == ResGroups && mode == "full" {
+		r.fullGroups.stored.Add(1)
 	}
 	r.fetched.Add(1)
 	r.poke()
@@ -430,6 +440,9 @@ func (r *run) finish(ctx context.Context) error {
 		link, full := r.links[res], r.full[res]
 		r.mu.Unlock()
 		if full && res == ResGroups {
+			if r.resolved != nil {
+				<-r.resolved
+			}
 			// This empties the set, which for a million-user tenant held a
 			// few hundred megabytes.
 			if _, err := r.s.Store.ReplaceMemberships(ctx, r.t.ID, &r.proc.members); err != nil {
@@ -449,6 +462,32 @@ func (r *run) finish(ctx context.Context) error {
 		}
 	}
 	return r.finishLicenses(ctx, now)
+}
+
+// resolveMembers starts resolving a full groups round's membership set
+// (warehouse.MembershipSet.Resolve) once the round is fetched and every
+// page of it prepared. The groups round ends well before the users round,
+// and resolving on the writer's path at the finish was a fifth of a second
+// of the sync's last moments, when the writer is all that is left to run.
+// It runs between drains: no page of the round is left to add to the set.
+func (r *run) resolveMembers() {
+	if r.resolved != nil {
+		return
+	}
+	r.mu.Lock()
+	_, fetched := r.links[ResGroups]
+	full := r.full[ResGroups]
+	r.mu.Unlock()
+	// The round's last page was stored before its link was recorded, so
+	// once the link is there the count of stored pages is final.
+	if !fetched || !full || r.fullGroups.prepared.Load() < r.fullGroups.stored.Load() {
+		return
+	}
+	r.resolved = make(chan struct{})
+	go func() {
+		defer close(r.resolved)
+		r.proc.members.Resolve()
+	}()
 }
 
 // recordRound stores a resource's sync state after its round: the new delta

@@ -59,14 +59,15 @@ func (q *queries) DeleteMemberships(ctx context.Context, tenantID string, ms []d
 }
 
 func (q *queries) ReplaceMemberships(ctx context.Context, tenantID string, set *MembershipSet) (int64, error) {
-	// Sorting happens before the transaction, so the writer is held only
-	// for the writes; a goroutine encodes the lists, group side first,
+	// Sorting happens before the transaction (or before the call, see
+	// MembershipSet.Resolve), so the writer is held only for the writes; a
+	// goroutine encodes the lists, group side first,
 	// beside the writes, so the writer seldom waits for encoding. One
 	// goroutine, not one per side: the member side sorts the pairs the other
 	// way round, and doing that in place rather than in a copy keeps 70 MB
 	// (and the garbage collector's headroom for it) off a million-user
 	// tenant's peak.
-	r := set.resolve()
+	r := set.take()
 	rows := make(chan listRows, 2)
 	go func() {
 		defer close(rows)

@@ -30,6 +30,8 @@ type MembershipSet struct {
 	// set on removals.
 	entries  []uint64
 	removals bool
+	// resolved is the set as Resolve left it, for ReplaceMemberships.
+	resolved *resolved
 }
 
 const removedBit = 1 << 63
@@ -75,6 +77,28 @@ func (s *MembershipSet) intern(id string) uint32 {
 	s.ids = append(s.ids, id)
 	s.types = append(s.types, "")
 	return i
+}
+
+// Resolve works out the set's final memberships, the part of
+// ReplaceMemberships that needs no database: sorting and numbering every
+// id and membership, a fifth of a second for a 100,000-user tenant. A
+// caller that holds the complete set while the warehouse's writer is still
+// busy with other work calls it first, on a goroutine of its own, so that
+// ReplaceMemberships then only writes. Resolving empties the set: it takes
+// no Add or Remove afterwards.
+func (s *MembershipSet) Resolve() {
+	if s.resolved == nil {
+		r := s.resolve()
+		s.resolved = &r
+	}
+}
+
+// take returns the resolved set and empties it.
+func (s *MembershipSet) take() resolved {
+	s.Resolve()
+	r := *s.resolved
+	s.resolved = nil
+	return r
 }
 
 // resolved is a set's final memberships, with ids renumbered in id order so

@@ -357,13 +357,16 @@ func testReplaceMemberships(t *testing.T, _ Harness, s warehouse.Store) {
 	require.Equal(t, []string{"g1"}, groups)
 
 	// A removal reported later in the round wins over the add before it,
-	// and an add after a removal wins over it.
+	// and an add after a removal wins over it. A set resolved beforehand
+	// (off the writer's path) is written the same.
 	set = warehouse.MembershipSet{}
 	set.Add("g1", "u1", directory.MemberUser)
 	set.Add("g1", "u3", directory.MemberUser)
 	set.Remove("g1", "u1")
 	set.Remove("g1", "u4")
 	set.Add("g1", "u4", directory.MemberUser)
+	set.Resolve()
+	set.Resolve()
 	_, err = s.ReplaceMemberships(ctx(t), tid, &set)
 	require.NoError(t, err)
 	require.Equal(t, []string{"g1>u3:user", "g1>u4:user"}, memberships(t, s))

@@ -608,7 +608,7 @@ func testInbox(t *testing.T, _ Harness, s warehouse.Store) {
 // outside the inbox's lock deleted such bodies.)
 func testInboxPurgeBesidePuts(t *testing.T, _ Harness, s warehouse.Store) {
 	addTenant(t, s)
-	const pages = 200
+	const pages = 600
 	pad := strings.Repeat("x", 256<<10)
 	done := make(chan error, 1)
 	go func() {

@@ -16,10 +16,11 @@ import (
 // everything written since; here the copy runs beside the writer (WAL lets a
 // checkpoint proceed while a transaction is open) and on another core.
 type checkpointer struct {
-	db   *sql.DB
-	wal  string
-	stop chan struct{}
-	done sync.WaitGroup
+	db       *sql.DB
+	wal      string
+	pageSize int64 // a WAL frame holds one page
+	stop     chan struct{}
+	done     sync.WaitGroup
 }
 
 // Thresholds are variables so that a test can make them small.
@@ -40,10 +41,11 @@ var (
 	restartAt int64 = 256 << 20
 	// restartRemainder bounds what a RESTART may have left to copy: it runs
 	// only right after a passive checkpoint has copied all but this many
-	// frames, so the writer it holds off waits a fraction of a second. A
-	// RESTART that had to copy gigabytes held the writer past its busy
-	// timeout and failed a 1M-user sync.
-	restartRemainder int64 = 4096
+	// bytes of frames, so the writer it holds off waits a fraction of a
+	// second. A RESTART that had to copy gigabytes held the writer past its
+	// busy timeout and failed a 1M-user sync. (It was 4,096 frames of the
+	// 8 KiB pages of the time; frames are pages, so it is counted in bytes.)
+	restartRemainder int64 = 32 << 20
 )
 
 func startCheckpointer(path string) (*checkpointer, error) {
@@ -55,7 +57,12 @@ func startCheckpointer(path string) (*checkpointer, error) {
 		return nil, err
 	}
 	db.SetMaxOpenConns(1)
-	c := &checkpointer{db: db, wal: path + "-wal", stop: make(chan struct{})}
+	var pageSize int64
+	if err := db.QueryRowContext(context.Background(), "PRAGMA page_size").Scan(&pageSize); err != nil {
+		db.Close()
+		return nil, err
+	}
+	c := &checkpointer{db: db, wal: path + "-wal", stop: make(chan struct{}), pageSize: pageSize}
 	c.done.Add(1)
 	go c.run()
 	return c, nil
@@ -81,7 +88,7 @@ func (c *checkpointer) run() {
 			slog.Warn("sqlite checkpoint", "wal", c.wal, "err", err)
 			continue
 		}
-		if fi.Size() >= restartAt && frames-copied <= restartRemainder {
+		if fi.Size() >= restartAt && (frames-copied)*c.pageSize <= restartRemainder {
 			// The writer may be in a long transaction; RESTART then gives up
 			// after the busy timeout, and the next tick tries again.
 			if _, _, err := c.checkpoint("RESTART"); err != nil {

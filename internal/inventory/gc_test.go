@@ -2,6 +2,7 @@ package inventory
 
 import (
 	"math"
+	"runtime"
 	"runtime/debug"
 	"testing"
 
@@ -24,6 +25,24 @@ func TestTuneGC(t *testing.T) {
 	second()
 	require.Equal(t, 100, debug.SetGCPercent(100))
 	require.EqualValues(t, int64(math.MaxInt64), debug.SetMemoryLimit(-1))
+
+	// A live heap past the threshold brings the defaults back for the
+	// rest of the running syncs.
+	old := relaxAt
+	relaxAt = 1
+	first, second = tuneGC(), tuneGC()
+	runtime.GC() // the live heap is known as of the last collection
+	relaxGC()
+	require.Equal(t, 100, debug.SetGCPercent(100))
+	require.EqualValues(t, int64(math.MaxInt64), debug.SetMemoryLimit(-1))
+	first()
+	third := tuneGC()
+	require.Equal(t, 100, debug.SetGCPercent(100), "a sync starting beside them does not raise it again")
+	second()
+	third()
+	relaxAt = old
+	tuneGC()()
+	require.Equal(t, 100, debug.SetGCPercent(100), "restored when no sync runs")
 
 	debug.SetGCPercent(50) // GOGC=50
 	tuneGC()()

@@ -268,7 +268,6 @@ func (r *run) step(ctx context.Context, start func(context.Context) *errgroup.Gr
 		}
 		if !fetching || waiting >= drainBatch || (waiting > 0 && time.Since(firstWaiting) >= drainDelay) {
 			n, err := r.proc.drain(ctx)
-			r.resolveMembers()
 			if err != nil {
 				stopFetch()
 				if fetching {
@@ -276,6 +275,8 @@ func (r *run) step(ctx context.Context, start func(context.Context) *errgroup.Gr
 				}
 				return err
 			}
+			r.resolveMembers()
+			relaxGC()
 			firstWaiting = time.Time{}
 			if n > 0 {
 				continue

@@ -370,8 +370,8 @@ func jsonDecode[T any](full bool) func([]byte) error {
 	}
 }
 
-// Every property of every shape is found by its exact name, and nothing
-// else is.
+// Every property of the shapes a sync decodes pages with is found by its
+// exact name, and nothing else is.
 func TestShapeLookup(t *testing.T) {
 	t.Parallel()
 	check := func(names [][]byte, lookup func([]byte) (string, bool)) {

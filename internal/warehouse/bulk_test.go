@@ -20,10 +20,12 @@ func bulkTestUsers(from, n int) []directory.User {
 	return users
 }
 
-// Chunks of bulk writes run on the statements the writer prepared when the
-// store opened, across transactions, rolled back or not, inserting and
-// updating; and still work when the writer's statement is gone.
-func TestBulkWritesOnTheWritersStatements(t *testing.T) {
+// Bulk writes, whose chunks run on statements the writer prepared when the
+// store opened (a profile shows no statement parsed during a sync; nothing
+// here can see which statement ran), stay right across transactions,
+// rolled back or not, inserting and updating, and when the writer's
+// statement is gone.
+func TestBulkWritesAcrossTransactions(t *testing.T) {
 	t.Parallel()
 	require.Equal(t, []int{256, 128, 64, 32, 16, 8, 4, 2, 1}, chunkLens(256))
 	require.Equal(t, []int{300, 256, 128, 64, 32, 16, 8, 4, 2, 1}, chunkLens(300))
@@ -35,8 +37,9 @@ func TestBulkWritesOnTheWritersStatements(t *testing.T) {
 	s, err := openSQLite(ctx, filepath.Join(t.TempDir(), "a.db"))
 	require.NoError(t, err)
 	defer s.Close()
-	require.Contains(t, s.bulk, bulkKey{"users", "insert", 256})
-	require.Contains(t, s.bulk, bulkKey{"users", "update", 1})
+	require.Contains(t, s.bulk, usersTable.bulkKey("insert", 256))
+	require.Contains(t, s.bulk, usersTable.bulkKey("update", 1))
+	require.Len(t, s.bulk, len(bulkTables)*2*9, "insert and update of 256, 128, … 1 rows for each table")
 
 	require.NoError(t, s.UpsertUsers(ctx, "t", bulkTestUsers(0, 600)), "two full chunks, then 64, 16 and 8 rows")
 	rollback := errors.New("rolled back")
@@ -58,7 +61,7 @@ func TestBulkWritesOnTheWritersStatements(t *testing.T) {
 	require.Equal(t, "renamed", got[0].DisplayName)
 
 	// database/sql prepares a closed statement again for the transaction.
-	require.NoError(t, s.bulk[bulkKey{"users", "insert", 256}].Close())
+	require.NoError(t, s.bulk[usersTable.bulkKey("insert", 256)].Close())
 	require.NoError(t, s.UpsertUsers(ctx, "t", bulkTestUsers(3000, 300)))
 	c, err = s.Counts(ctx, "t")
 	require.NoError(t, err)

@@ -67,7 +67,10 @@ func (q *queries) ReplaceMemberships(ctx context.Context, tenantID string, set *
 	// way round, and doing that in place rather than in a copy keeps 70 MB
 	// (and the garbage collector's headroom for it) off a million-user
 	// tenant's peak.
-	r := set.take()
+	r, err := set.take()
+	if err != nil {
+		return 0, err
+	}
 	rows := make(chan listRows, 2)
 	go func() {
 		defer close(rows)
@@ -93,7 +96,7 @@ func (q *queries) ReplaceMemberships(ctx context.Context, tenantID string, set *
 		for range rows { // on a failed write, let the encoder run out
 		}
 	}()
-	err := q.write(ctx, func(c conn) error {
+	err = q.write(ctx, func(c conn) error {
 		for _, t := range []listTable{groupMembersTable, memberGroupsTable} {
 			if _, err := c.exec(ctx, "DELETE FROM "+t.name+" WHERE tenant_id = ?", tenantID); err != nil {
 				return fmt.Errorf("replace memberships: %w", err)

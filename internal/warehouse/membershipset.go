@@ -1,6 +1,7 @@
 package warehouse
 
 import (
+	"errors"
 	"slices"
 	"strings"
 
@@ -32,12 +33,23 @@ type MembershipSet struct {
 	removals bool
 	// resolved is the set as Resolve left it, for ReplaceMemberships.
 	resolved *resolved
+	// late records an Add or Remove after Resolve, which the resolved set
+	// lacks: ReplaceMemberships refuses the set rather than lose it.
+	late bool
 }
+
+// ErrSetResolved is returned by ReplaceMemberships for a set that was
+// changed after Resolve.
+var ErrSetResolved = errors.New("membership set changed after it was resolved")
 
 const removedBit = 1 << 63
 
 // Add records that memberID is a direct member of groupID.
 func (s *MembershipSet) Add(groupID, memberID string, typ directory.MemberType) {
+	if s.resolved != nil {
+		s.late = true
+		return
+	}
 	g, m := s.intern(groupID), s.intern(memberID)
 	s.types[m] = typ
 	s.entries = append(s.entries, uint64(g)<<32|uint64(m))
@@ -45,6 +57,10 @@ func (s *MembershipSet) Add(groupID, memberID string, typ directory.MemberType) 
 
 // Remove records that memberID is no longer a member of groupID.
 func (s *MembershipSet) Remove(groupID, memberID string) {
+	if s.resolved != nil {
+		s.late = true
+		return
+	}
 	g, m := s.intern(groupID), s.intern(memberID)
 	s.entries = append(s.entries, removedBit|uint64(g)<<32|uint64(m))
 	s.removals = true
@@ -85,7 +101,8 @@ func (s *MembershipSet) intern(id string) uint32 {
 // caller that holds the complete set while the warehouse's writer is still
 // busy with other work calls it first, on a goroutine of its own, so that
 // ReplaceMemberships then only writes. Resolving empties the set: it takes
-// no Add or Remove afterwards.
+// no Add or Remove afterwards (ReplaceMemberships then fails with
+// ErrSetResolved).
 func (s *MembershipSet) Resolve() {
 	if s.resolved == nil {
 		r := s.resolve()
@@ -94,11 +111,14 @@ func (s *MembershipSet) Resolve() {
 }
 
 // take returns the resolved set and empties it.
-func (s *MembershipSet) take() resolved {
+func (s *MembershipSet) take() (resolved, error) {
 	s.Resolve()
-	r := *s.resolved
-	s.resolved = nil
-	return r
+	r, late := *s.resolved, s.late
+	*s = MembershipSet{}
+	if late {
+		return resolved{}, ErrSetResolved
+	}
+	return r, nil
 }
 
 // resolved is a set's final memberships, with ids renumbered in id order so

@@ -308,7 +308,7 @@ func prepareBulk(ctx context.Context, db *sql.DB) (bulkStmts, error) {
 					}
 					return nil, fmt.Errorf("prepare bulk %s of %d rows of %s: %w", op, n, t.name, err)
 				}
-				stmts[bulkKey{t.name, op, n}] = st
+				stmts[t.bulkKey(op, n)] = st
 			}
 		}
 	}
@@ -396,10 +396,14 @@ func (c sqlConn) bulkInsert(ctx context.Context, t table, rs [][]any) error {
 // values: cheaper than working out which ones they were.
 //
 // Chunks hold the table's full chunk of rows (sqliteChunk) while there are
-// that many, then a power of two, so that every chunk runs on one of the
-// writer's prepared statements (see bulkStmts).
+// that many, then, for the tables the writer prepared statements for, a
+// power of two, so that every chunk runs on one of them (see bulkStmts).
 func (c sqlConn) bulkWrite(ctx context.Context, t table, rs [][]any, shared bool, insert, update func(n int) string) (int64, error) {
 	per := t.sqliteChunk()
+	// Chunks shorter than a full one are split into powers of two only
+	// where the writer has prepared statements for them: elsewhere one
+	// statement prepared for the chunk costs less than several.
+	_, split := c.bulk[t.bulkKey("insert", per)]
 	stmts := map[bulkKey]*sql.Stmt{}
 	defer func() {
 		for _, st := range stmts {
@@ -407,7 +411,7 @@ func (c sqlConn) bulkWrite(ctx context.Context, t table, rs [][]any, shared bool
 		}
 	}()
 	exec := func(op string, build func(int) string, n int, args []any) (int64, error) {
-		k := bulkKey{t.name, op, n}
+		k := t.bulkKey(op, n)
 		st, ok := stmts[k]
 		if !ok {
 			var err error
@@ -425,7 +429,10 @@ func (c sqlConn) bulkWrite(ctx context.Context, t table, rs [][]any, shared bool
 	args := make([]any, 0, 1+per*len(t.cols))
 	var total int64
 	for len(rs) > 0 {
-		n := chunkLen(len(rs), per)
+		n := min(len(rs), per)
+		if split {
+			n = chunkLen(len(rs), per)
+		}
 		args = args[:0]
 		if shared {
 			args = append(args, rs[0][0])
@@ -474,11 +481,15 @@ func chunkLens(full int) []int {
 	return lens
 }
 
-// bulkKey names a bulk statement: a table, "insert" or "update", and how
-// many rows.
+// bulkKey names a bulk statement: a table by its name and columns,
+// "insert" or "update", and how many rows.
 type bulkKey struct {
 	table, op string
 	rows      int
+}
+
+func (t table) bulkKey(op string, rows int) bulkKey {
+	return bulkKey{t.name + "(" + strings.Join(t.cols, ",") + ")", op, rows}
 }
 
 // bulkStmt returns the statement k: the writer's prepared one, bound to

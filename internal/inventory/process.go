@@ -166,7 +166,7 @@ func (p *processor) prepare(d *decodedPage) {
 	case []graph.Group:
 		if d.full {
 			d.rows, d.err = p.fullGroups(items)
-			p.r.fullGroups.prepared.Add(1)
+			p.r.groupPages.prepared.Add(1)
 		}
 	case []licenseItem:
 		d.rows, d.err = p.licenseRows(items)

@@ -181,11 +181,11 @@ type run struct {
 	licSeq    atomic.Int64 // numbers license pages across their fetchers
 
 	fetched, applied, objects atomic.Int64
-	// fullGroups counts the pages of a full groups round stored and
+	// groupPages counts the pages of a full groups round stored and
 	// prepared: once the round is fetched and every page prepared, its
 	// membership set is complete and is resolved on a goroutine of its own
 	// (resolveMembers) while the writer goes on with other pages.
-	fullGroups struct{ stored, prepared atomic.Int64 }
+	groupPages struct{ stored, prepared atomic.Int64 }
 	resolved   chan struct{} // closed when the set is resolved; nil until started
 	wake       chan struct{}
 	proc       *processor
@@ -331,7 +331,7 @@ func (r *run) store(ctx context.Context, resource, mode string, seq int, body []
 		return fmt.Errorf("store %s page %d: %w", resource, seq, err)
 	}
 	if resource == ResGroups && mode == "full" {
-		r.fullGroups.stored.Add(1)
+		r.groupPages.stored.Add(1)
 	}
 	r.fetched.Add(1)
 	r.poke()
@@ -481,7 +481,7 @@ func (r *run) resolveMembers() {
 	r.mu.Unlock()
 	// The round's last page was stored before its link was recorded, so
 	// once the link is there the count of stored pages is final.
-	if !fetched || !full || r.fullGroups.prepared.Load() < r.fullGroups.stored.Load() {
+	if !fetched || !full || r.groupPages.prepared.Load() < r.groupPages.stored.Load() {
 		return
 	}
 	r.resolved = make(chan struct{})

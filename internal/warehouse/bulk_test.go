@@ -37,8 +37,8 @@ func TestBulkWritesAcrossTransactions(t *testing.T) {
 	s, err := openSQLite(ctx, filepath.Join(t.TempDir(), "a.db"))
 	require.NoError(t, err)
 	defer s.Close()
-	require.Contains(t, s.bulk, usersTable.bulkKey("insert", 256))
-	require.Contains(t, s.bulk, usersTable.bulkKey("update", 1))
+	require.Contains(t, s.bulk, bulkKey{usersTable.bulkName(), "insert", 256})
+	require.Contains(t, s.bulk, bulkKey{usersTable.bulkName(), "update", 1})
 	require.Len(t, s.bulk, len(bulkTables)*2*9, "insert and update of 256, 128, … 1 rows for each table")
 
 	require.NoError(t, s.UpsertUsers(ctx, "t", bulkTestUsers(0, 600)), "two full chunks, then 64, 16 and 8 rows")
@@ -61,7 +61,7 @@ func TestBulkWritesAcrossTransactions(t *testing.T) {
 	require.Equal(t, "renamed", got[0].DisplayName)
 
 	// database/sql prepares a closed statement again for the transaction.
-	require.NoError(t, s.bulk[usersTable.bulkKey("insert", 256)].Close())
+	require.NoError(t, s.bulk[bulkKey{usersTable.bulkName(), "insert", 256}].Close())
 	require.NoError(t, s.UpsertUsers(ctx, "t", bulkTestUsers(3000, 300)))
 	c, err = s.Counts(ctx, "t")
 	require.NoError(t, err)

@@ -308,7 +308,7 @@ func prepareBulk(ctx context.Context, db *sql.DB) (bulkStmts, error) {
 					}
 					return nil, fmt.Errorf("prepare bulk %s of %d rows of %s: %w", op, n, t.name, err)
 				}
-				stmts[t.bulkKey(op, n)] = st
+				stmts[bulkKey{t.bulkName(), op, n}] = st
 			}
 		}
 	}
@@ -399,11 +399,11 @@ func (c sqlConn) bulkInsert(ctx context.Context, t table, rs [][]any) error {
 // that many, then, for the tables the writer prepared statements for, a
 // power of two, so that every chunk runs on one of them (see bulkStmts).
 func (c sqlConn) bulkWrite(ctx context.Context, t table, rs [][]any, shared bool, insert, update func(n int) string) (int64, error) {
-	per := t.sqliteChunk()
+	per, name := t.sqliteChunk(), t.bulkName()
 	// Chunks shorter than a full one are split into powers of two only
 	// where the writer has prepared statements for them: elsewhere one
 	// statement prepared for the chunk costs less than several.
-	_, split := c.bulk[t.bulkKey("insert", per)]
+	_, split := c.bulk[bulkKey{name, "insert", per}]
 	stmts := map[bulkKey]*sql.Stmt{}
 	defer func() {
 		for _, st := range stmts {
@@ -411,7 +411,7 @@ func (c sqlConn) bulkWrite(ctx context.Context, t table, rs [][]any, shared bool
 		}
 	}()
 	exec := func(op string, build func(int) string, n int, args []any) (int64, error) {
-		k := t.bulkKey(op, n)
+		k := bulkKey{name, op, n}
 		st, ok := stmts[k]
 		if !ok {
 			var err error
@@ -488,9 +488,9 @@ type bulkKey struct {
 	rows      int
 }
 
-func (t table) bulkKey(op string, rows int) bulkKey {
-	return bulkKey{t.name + "(" + strings.Join(t.cols, ",") + ")", op, rows}
-}
+// bulkName names t in a bulkKey by its name and columns, so that a table
+// value reusing a name cannot run another's statements.
+func (t table) bulkName() string { return t.name + "(" + strings.Join(t.cols, ",") + ")" }
 
 // bulkStmt returns the statement k: the writer's prepared one, bound to
 // the transaction, or else one prepared now. Closing what it returns leaves
